@@ -1,0 +1,38 @@
+"""Asyncio-native client for Plaid's Link API.
+
+The models live in `plaid_link_async.models` (generated from Plaid's OpenAPI contract);
+`to_dict`/`from_dict` convert them to and from JSON-ready dicts, and `validate` checks a
+request against the contract before it is sent.
+"""
+
+from ._converter import from_dict, to_dict
+from ._exceptions import (
+    FieldError,
+    PlaidLinkError,
+    RequestValidationError,
+    UnexpectedResponseError,
+)
+from ._model_base import ExtraFields, Model
+from ._validation import validate
+from ._version import __version__
+
+__all__ = [
+    "ExtraFields",
+    "FieldError",
+    "Model",
+    "PlaidLinkError",
+    "RequestValidationError",
+    "UnexpectedResponseError",
+    "__version__",
+    "from_dict",
+    "to_dict",
+    "validate",
+]
+
+# Tracebacks read `plaid_link_async.RequestValidationError`, not the private module. Only
+# exceptions: other classes resolve their string annotations through `__module__`.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and issubclass(_obj, PlaidLinkError):
+        _obj.__module__ = __name__
+del _name, _obj

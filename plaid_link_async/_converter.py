@@ -1,0 +1,400 @@
+"""The one cattrs converter between models and JSON-ready dicts.
+
+Each model class gets a structure and an unstructure function, compiled once from its
+field plans the first time the class is used, and registered with the converter. The
+compiled code checks types strictly (no `3` quietly becoming `"3"`) and does nothing
+else: when anything in it fails, the slow `_diagnose` walk runs once to name the bad
+field, so only broken bodies pay for the detail.
+"""
+
+from __future__ import annotations
+
+import enum
+import linecache
+from collections.abc import Callable
+from itertools import count
+from typing import Any, Final, TypeVar
+
+import attrs
+import cattrs
+
+from . import _datetimes
+from ._exceptions import UnexpectedResponseError
+from ._model_base import NO_EXTRA, ExtraFields, Model
+from ._types import Kind, TypePlan, is_model, plan_model
+
+_M = TypeVar("_M", bound=Model)
+
+converter: Final = cattrs.Converter()
+"""The converter; `to_dict` and `from_dict` are its two public faces."""
+
+
+# Kinds whose check is only "is it of one of these classes" (a float field takes ints too,
+# and converts them, so Kind.FLOAT is not here).
+_SCALAR_CLASSES: Final = {
+    Kind.STR: (str,),
+    Kind.BOOL: (bool,),
+    Kind.INT: (int,),
+    Kind.DICT: (dict,),
+}
+
+
+_NULLABLE_CLASSES: Final = {
+    kind: frozenset({type(None), *classes}) for kind, classes in _SCALAR_CLASSES.items()
+}
+
+
+class _Invalid(Exception):
+    """Raised inside compiled code; only ever a signal to run the diagnosis."""
+
+
+_unique = count()
+
+
+def _compile(name: str, source: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    """Compile function `name` from `source`, its free names bound from `namespace`.
+
+    The function is built inside a factory taking the namespace as arguments, so the
+    helpers it calls are closure cells (fast) rather than globals (a dict lookup each).
+    """
+    params = ", ".join(namespace)
+    body = "".join(f"    {line}\n" for line in source.splitlines())
+    factory = f"def _factory({params}):\n{body}    return {name}\n"
+    # A real filename in linecache keeps tracebacks through generated code readable.
+    filename = f"<plaid_link_async {name} {next(_unique)}>"
+    linecache.cache[filename] = (len(factory), None, factory.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(factory, filename, "exec"), scope)
+    fn: Callable[..., Any] = scope["_factory"](**namespace)
+    return fn
+
+
+# -- structuring (JSON -> models) ------------------------------------------------------
+
+
+class _StructureWriter:
+    """Writes the body of one class's structure function."""
+
+    def __init__(self, cls: type[Model]) -> None:
+        self.cls = cls
+        self.ns: dict[str, Any] = {"_Invalid": _Invalid, "_cls": cls, "ExtraFields": ExtraFields}
+        self.lines: list[str] = []
+
+    def name(self, prefix: str, value: Any) -> str:
+        """The name under which the compiled code sees `value` (one per distinct value)."""
+        for key, existing in self.ns.items():
+            if existing is value or (type(existing) is frozenset and existing == value):
+                return key
+        key = f"_{prefix}{len(self.ns)}"
+        self.ns[key] = value
+        return key
+
+    def check(self, var: str, plan: TypePlan, indent: str) -> None:
+        """Emit code that checks `var` against `plan` and rebinds it to the parsed value."""
+        lines = self.lines
+        kind = plan.kind
+        if plan.nullable and kind in _SCALAR_CLASSES:
+            # One set lookup checks "None or the right class" for the common case.
+            ok = self.name("ok", _NULLABLE_CLASSES[kind])
+            lines.append(f"{indent}if {var}.__class__ not in {ok}: raise _Invalid")
+            return
+        if plan.nullable and kind != Kind.ANY:
+            lines.append(f"{indent}if {var} is not None:")
+            indent += "    "
+        if kind == Kind.STR:
+            lines.append(f"{indent}if {var}.__class__ is not str: raise _Invalid")
+        elif kind == Kind.BOOL:
+            lines.append(f"{indent}if {var}.__class__ is not bool: raise _Invalid")
+        elif kind == Kind.INT:
+            lines.append(f"{indent}if {var}.__class__ is not int: raise _Invalid")
+        elif kind == Kind.FLOAT:
+            lines.append(f"{indent}if {var}.__class__ is not float:")
+            lines.append(f"{indent}    if {var}.__class__ is not int: raise _Invalid")
+            lines.append(f"{indent}    {var} = float({var})")
+        elif kind == Kind.DATETIME:
+            fn = self.name("dt", _datetimes.parse_datetime)
+            lines.append(f"{indent}{var} = {fn}({var})")
+        elif kind == Kind.DATE:
+            fn = self.name("d", _datetimes.parse_date)
+            lines.append(f"{indent}{var} = {fn}({var})")
+        elif kind == Kind.DICT:
+            lines.append(f"{indent}if {var}.__class__ is not dict: raise _Invalid")
+        elif kind == Kind.ENUM:
+            assert plan.enum is not None
+            lookup = self.name("enum", plan.enum._value2member_map_.get)
+            # A value newer than the models stays a plain string.
+            lines.append(f"{indent}if {var}.__class__ is not str: raise _Invalid")
+            lines.append(f"{indent}{var} = {lookup}({var}, {var})")
+        elif kind == Kind.MODEL:
+            assert plan.model is not None
+            hook = self.name("model", converter.get_structure_hook(plan.model))
+            lines.append(f"{indent}{var} = {hook}({var}, None)")
+        elif kind == Kind.LIST:
+            assert plan.item is not None
+            lines.append(f"{indent}if {var}.__class__ is not list: raise _Invalid")
+            item = plan.item
+            if item.kind in (Kind.STR, Kind.BOOL, Kind.INT, Kind.DICT) and not item.nullable:
+                py = {Kind.STR: "str", Kind.BOOL: "bool", Kind.INT: "int", Kind.DICT: "dict"}[
+                    item.kind
+                ]
+                lines.append(f"{indent}for _i in {var}:")
+                lines.append(f"{indent}    if _i.__class__ is not {py}: raise _Invalid")
+            elif item.kind == Kind.MODEL and not item.nullable:
+                assert item.model is not None
+                hook = self.name("model", converter.get_structure_hook(item.model))
+                lines.append(f"{indent}{var} = [{hook}(_i, None) for _i in {var}]")
+            elif item.kind != Kind.ANY:
+                fn = self.name("list", _item_structurer(item))
+                lines.append(f"{indent}{var} = [{fn}(_i) for _i in {var}]")
+
+    def write(self) -> Callable[[Any, Any], Model]:
+        plans = plan_model(self.cls)
+        known = self.name("known", frozenset(p.name for p in plans))
+        # Instances are built as attrs' own __init__ would, slot by slot, minus its
+        # per-call overhead (keyword parsing, the `extra` converter): a third faster.
+        self.lines = [
+            "def structure(d, _):",
+            "    if d.__class__ is not dict: raise _Invalid",
+            "    g = d.get",
+            "    o = _new(_cls)",
+        ]
+        self.ns["_new"] = object.__new__
+        for plan in plans:
+            var = f"f_{plan.name}"
+            if plan.required:
+                self.lines.append(f"    {var} = d[{plan.name!r}]")
+                if not plan.type.nullable:
+                    # A null where the contract promises a value: see docs/models.md.
+                    self.lines.append(f"    if {var} is None: raise _Invalid")
+                self.check(var, plan.type, "    ")
+            else:
+                self.lines.append(f"    {var} = g({plan.name!r})")
+                self.check(var, attrs.evolve(plan.type, nullable=True), "    ")
+            setter = self.name("set", _slot_setter(self.cls, plan.name))
+            self.lines.append(f"    {setter}(o, {var})")
+        set_extra = self.name("set", _slot_setter(self.cls, "extra"))
+        self.lines += [
+            f"    if {known}.issuperset(d):",
+            f"        {set_extra}(o, _NO_EXTRA)",
+            "    else:",
+            f"        e = {{k: v for k, v in d.items() if k not in {known}}}",
+            f"        {set_extra}(o, ExtraFields(e))",
+            "    return o",
+        ]
+        self.ns["_NO_EXTRA"] = NO_EXTRA
+        fn = _compile("structure", "\n".join(self.lines) + "\n", self.ns)
+        fn.__name__ = fn.__qualname__ = f"structure_{self.cls.__name__}"
+        return fn
+
+
+def _slot_setter(cls: type[Model], name: str) -> Callable[[Any, Any], None]:
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None and hasattr(descriptor, "__set__"):
+            setter: Callable[[Any, Any], None] = descriptor.__set__
+            return setter
+    raise TypeError(f"{cls.__name__}.{name} is not a slot")
+
+
+def _item_structurer(item: TypePlan) -> Callable[[Any], Any]:
+    writer = _StructureWriter(Model)
+    writer.lines = ["def structure(v):"]
+    writer.check("v", item, "    ")
+    writer.lines.append("    return v")
+    return _compile("structure", "\n".join(writer.lines) + "\n", writer.ns)
+
+
+# -- unstructuring (models -> JSON) ----------------------------------------------------
+
+
+def _value_of(member: Any) -> Any:
+    return member.value if isinstance(member, enum.Enum) else member
+
+
+def _item_unstructurer(plan: TypePlan) -> Callable[[Any], Any] | None:
+    """A function turning one value of `plan` into JSON, or None where it is JSON already."""
+    kind = plan.kind
+    inner: Callable[[Any], Any] | None
+    if kind == Kind.DATETIME:
+        inner = _datetimes.format_datetime
+    elif kind == Kind.DATE:
+        inner = _datetimes.format_date
+    elif kind == Kind.ENUM:
+        inner = _value_of
+    elif kind == Kind.MODEL:
+        assert plan.model is not None
+        inner = converter.get_unstructure_hook(plan.model)
+    elif kind == Kind.LIST:
+        assert plan.item is not None
+        each = _item_unstructurer(plan.item)
+        if each is None:
+            inner = list
+        else:
+
+            def inner(values: list[Any], each: Callable[[Any], Any] = each) -> list[Any]:
+                return [each(value) for value in values]
+
+    else:
+        return None
+    if plan.nullable and inner is not None:
+        convert = inner
+
+        def inner(value: Any) -> Any:
+            return None if value is None else convert(value)
+
+    return inner
+
+
+def _make_unstructure(cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
+    ns: dict[str, Any] = {}
+    lines = ["def unstructure(o):", "    d = {}"]
+    for plan in plan_model(cls):
+        convert = _item_unstructurer(plan.type)
+        value = f"o.{plan.name}"
+        if convert is not None:
+            ns[f"_u_{plan.name}"] = convert
+        if plan.required:
+            expr = f"_u_{plan.name}({value})" if convert else value
+            if convert and plan.type.nullable:
+                expr = f"None if {value} is None else {expr}"
+            lines.append(f"    d[{plan.name!r}] = {expr}")
+        else:
+            # Unset optional fields are left out: Plaid reads null as a value.
+            lines.append(f"    v = {value}")
+            expr = f"_u_{plan.name}(v)" if convert else "v"
+            lines.append(f"    if v is not None: d[{plan.name!r}] = {expr}")
+    lines += [
+        "    if o.extra:",
+        "        for k, v in o.extra.items():",
+        "            d.setdefault(k, v)",
+        "    return d",
+    ]
+    fn = _compile("unstructure", "\n".join(lines) + "\n", ns)
+    fn.__name__ = fn.__qualname__ = f"unstructure_{cls.__name__}"
+    return fn
+
+
+converter.register_structure_hook_factory(is_model, lambda cls: _StructureWriter(cls).write())
+converter.register_unstructure_hook_factory(is_model, _make_unstructure)
+
+
+# -- diagnosis (only when structuring failed) -------------------------------------------
+
+
+def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | None:
+    """The first place in `value` that `plan` rejects, as (path, message)."""
+    if value is None:
+        return None if plan.nullable or plan.kind == Kind.ANY else (path, "is null")
+    kind = plan.kind
+    expected = plan.describe()
+    got = _json_type(value)
+    if kind in (Kind.STR, Kind.ENUM) and value.__class__ is not str:
+        return path, f"expected {expected}, got {got}"
+    if kind == Kind.BOOL and value.__class__ is not bool:
+        return path, f"expected {expected}, got {got}"
+    if kind == Kind.INT and value.__class__ is not int:
+        return path, f"expected {expected}, got {got}"
+    if kind == Kind.FLOAT and value.__class__ not in (int, float):
+        return path, f"expected {expected}, got {got}"
+    if kind == Kind.DICT and value.__class__ is not dict:
+        return path, f"expected {expected}, got {got}"
+    if kind in (Kind.DATETIME, Kind.DATE):
+        parse = _datetimes.parse_datetime if kind == Kind.DATETIME else _datetimes.parse_date
+        try:
+            parse(value)
+        except (TypeError, ValueError, OverflowError):
+            return path, f"expected {expected}, got {_snippet(value)}"
+    if kind == Kind.LIST:
+        if value.__class__ is not list:
+            return path, f"expected {expected}, got {got}"
+        assert plan.item is not None
+        for index, item in enumerate(value):
+            found = _find_problem(plan.item, item, f"{path}[{index}]")
+            if found:
+                return found
+    if kind == Kind.MODEL:
+        if value.__class__ is not dict:
+            return path, f"expected {expected}, got {got}"
+        assert plan.model is not None
+        for field in plan_model(plan.model):
+            where = f"{path}.{field.name}" if path else field.name
+            if field.name not in value:
+                if field.required:
+                    return where, "required field is missing"
+                continue
+            if value[field.name] is None and field.required and not field.type.nullable:
+                return where, "is null, but the contract requires a value"
+            found = _find_problem(field.type, value[field.name], where)
+            if found:
+                return found
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }
+    return names.get(value.__class__, type(value).__name__)
+
+
+def _snippet(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diagnose(cls: type[Any], data: Any) -> UnexpectedResponseError | None:
+    """The error that names where `data` breaks the contract of `cls`, if it does."""
+    found = _find_problem(TypePlan(Kind.MODEL, model=cls), data, "") if is_model(cls) else None
+    if found is None:
+        return None
+    path, message = found
+    return UnexpectedResponseError(message, model=cls.__name__, path=path)
+
+
+# -- public faces -------------------------------------------------------------------------
+
+
+# from_dict runs per response: a dict lookup is cheaper than the converter's dispatch.
+_structure_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
+
+
+def from_dict(cls: type[_M], data: Any) -> _M:
+    """Build a `cls` from JSON-decoded `data`.
+
+    Raises:
+        UnexpectedResponseError: `data` is not of the shape the contract gives `cls`; its
+            `path` names the first offending field.
+    """
+    hook = _structure_hooks.get(cls)
+    if hook is None:
+        hook = _structure_hooks[cls] = converter.get_structure_hook(cls)
+    try:
+        result: _M = hook(data, cls)
+    except (_Invalid, KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+        error = diagnose(cls, data)
+        if error is not None:
+            raise error from None
+        # The walk accepts the data, so the fast path tripped on something else: keep it.
+        raise UnexpectedResponseError(f"could not parse: {exc!r}", model=cls.__name__) from exc
+    return result
+
+
+def to_dict(obj: Model) -> dict[str, Any]:
+    """The JSON-ready dict of `obj`: enums as strings, ISO 8601 dates, unset fields left out."""
+    result: dict[str, Any] = converter.unstructure(obj)
+    return result
+
+
+def structure_hook(cls: type[_M]) -> Callable[[Any, Any], _M]:
+    """The compiled structure function of `cls`, for hot paths that parse many bodies."""
+    hook: Callable[[Any, Any], _M] = converter.get_structure_hook(cls)
+    return hook
+
+
+__all__ = ["converter", "diagnose", "from_dict", "structure_hook", "to_dict"]

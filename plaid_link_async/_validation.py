@@ -1,0 +1,124 @@
+"""Client-side checks of requests against the contract's own constraints.
+
+Plaid rejects a bad request with one error about one field; checking here names every
+offending field at once, before anything leaves the process.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ._exceptions import FieldError, RequestValidationError
+from ._model_base import Model
+from ._types import Kind, TypePlan, plan_model
+
+
+def validate(request: Model, *, allow_unknown_enum_values: bool = False) -> None:
+    """Check `request` and everything nested in it against the contract.
+
+    A string where the contract lists enum values must be one of them, unless
+    `allow_unknown_enum_values` is set (for a value Plaid added after these models).
+
+    Raises:
+        RequestValidationError: one or more fields break a constraint; all are listed.
+    """
+    errors = list(_check_model(request, "", allow_unknown_enum_values))
+    if errors:
+        raise RequestValidationError(type(request).__name__, errors)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _check_model(obj: Model, path: str, allow: bool) -> Iterator[FieldError]:
+    for field in plan_model(type(obj)):
+        where = _join(path, field.name)
+        value = getattr(obj, field.name)
+        if value is None:
+            if field.required and not field.type.nullable:
+                yield FieldError(where, "is required")
+            continue
+        yield from _check_value(field.type, value, where, field.metadata, allow)
+
+
+def _check_value(
+    plan: TypePlan, value: Any, path: str, meta: Mapping[str, Any], allow: bool
+) -> Iterator[FieldError]:
+    if value is None:
+        if not plan.nullable and plan.kind != Kind.ANY:
+            yield FieldError(path, "must not be null")
+        return
+    wrong = _wrong_type(plan, value)
+    if wrong:
+        yield FieldError(path, wrong)
+        return
+    kind = plan.kind
+    if kind == Kind.STR:
+        yield from _check_string(value, path, meta)
+    elif kind in (Kind.INT, Kind.FLOAT):
+        if "minimum" in meta and value < meta["minimum"]:
+            yield FieldError(path, f"must be at least {meta['minimum']}, got {value}")
+        if "maximum" in meta and value > meta["maximum"]:
+            yield FieldError(path, f"must be at most {meta['maximum']}, got {value}")
+    elif kind == Kind.ENUM:
+        assert plan.enum is not None
+        known = plan.enum._value2member_map_
+        if not allow and value not in known:
+            allowed = ", ".join(known)
+            yield FieldError(
+                path,
+                f"{value!r} is not one of: {allowed} "
+                "(pass allow_unknown_enum_values=True for a value newer than these models)",
+            )
+    elif kind == Kind.LIST:
+        assert plan.item is not None
+        if "min_items" in meta and len(value) < meta["min_items"]:
+            yield FieldError(path, f"must have at least {meta['min_items']} item(s)")
+        if "max_items" in meta and len(value) > meta["max_items"]:
+            yield FieldError(path, f"must have at most {meta['max_items']} item(s)")
+        for index, item in enumerate(value):
+            yield from _check_value(plan.item, item, f"{path}[{index}]", {}, allow)
+    elif kind == Kind.MODEL:
+        yield from _check_model(value, path, allow)
+
+
+def _check_string(value: str, path: str, meta: Mapping[str, Any]) -> Iterator[FieldError]:
+    if "min_length" in meta and len(value) < meta["min_length"]:
+        yield FieldError(path, f"must be at least {meta['min_length']} character(s) long")
+    if "max_length" in meta and len(value) > meta["max_length"]:
+        yield FieldError(path, f"must be at most {meta['max_length']} character(s) long")
+    if "one_of" in meta and value not in meta["one_of"]:
+        yield FieldError(path, f"{value!r} is not one of: {', '.join(meta['one_of'])}")
+
+
+def _wrong_type(plan: TypePlan, value: Any) -> str | None:
+    """A message if `value` is not of the Python type `plan` asks for."""
+    kind = plan.kind
+    ok: bool
+    if kind in (Kind.STR, Kind.ENUM):
+        ok = isinstance(value, str)
+    elif kind == Kind.BOOL:
+        ok = isinstance(value, bool)
+    elif kind == Kind.INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == Kind.FLOAT:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind == Kind.DATETIME:
+        ok = isinstance(value, datetime.datetime)
+    elif kind == Kind.DATE:
+        ok = isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+    elif kind == Kind.DICT:
+        ok = isinstance(value, Mapping)
+    elif kind == Kind.LIST:
+        ok = isinstance(value, (list, tuple))
+    elif kind == Kind.MODEL:
+        ok = isinstance(value, plan.model)  # type: ignore[arg-type]
+    else:
+        ok = True
+    if ok:
+        return None
+    expected = {Kind.DATETIME: "a datetime", Kind.DATE: "a date"}.get(kind, plan.describe())
+    return f"expected {expected}, got {type(value).__name__}"

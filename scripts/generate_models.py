@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Generate plaid_link_async's models from a Plaid OpenAPI file.
+
+    python scripts/generate_models.py                 # the default contract, in place
+    python scripts/generate_models.py --spec PATH     # another spec, in place
+    python scripts/generate_models.py --spec PATH --out DIR   # into another package dir
+
+Writes `models.py` (enums, aliases and attrs classes) and `_endpoints.py` (one row per
+operation) into the package directory, then formats both with ruff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "plaid_link_async"
+DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "plaid-link-contract-2020-09-14_1.517.0.yml"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_docstrings import DOCSTRINGS  # noqa: E402
+
+# The session sends the credentials as headers; request models never carry them.
+CREDENTIAL_PROPERTIES = frozenset({"client_id", "secret"})
+# Names the generated classes already use for themselves.
+RESERVED_PROPERTIES = frozenset({"extra"})
+
+_REF = "#/components/schemas/"
+
+
+class SpecError(Exception):
+    """The spec uses a construct the generator does not know how to map."""
+
+
+@dataclass
+class Field:
+    name: str
+    type: str
+    required: bool
+    nullable: bool
+    constraints: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ObjectSchema:
+    name: str
+    fields: list[Field]
+    doc: str
+
+
+@dataclass
+class EnumSchema:
+    name: str
+    values: list[str]
+    nullable: bool
+    doc: str
+
+
+@dataclass
+class AliasSchema:
+    name: str
+    type: str
+    nullable: bool
+    doc: str
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    request: str
+    response: str
+
+
+@dataclass
+class Contract:
+    version: str
+    objects: list[ObjectSchema]
+    enums: list[EnumSchema]
+    aliases: list[AliasSchema]
+    operations: list[Operation]
+
+
+def snake_case(name: str) -> str:
+    """`linkOauthCorrelationIdExchange` -> `link_oauth_correlation_id_exchange`."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def enum_member_name(value: str) -> str:
+    """A valid, upper-case Python name for enum value `value` (`401k` -> `_401K`)."""
+    name = re.sub(r"[^0-9A-Za-z]+", "_", value).strip("_").upper() or "EMPTY"
+    return f"_{name}" if name[0].isdigit() else name
+
+
+class Generator:
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        self.spec = spec
+        self.schemas: Mapping[str, Any] = spec["components"]["schemas"]
+
+    # -- classification -------------------------------------------------------
+
+    def kind(self, name: str) -> str:
+        schema = self.schemas[name]
+        if schema.get("type") == "object" or "properties" in schema:
+            return "object"
+        if schema.get("type") == "string" and "enum" in schema:
+            return "enum"
+        return "alias"
+
+    def target(self, node: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
+        """The one schema `node` wraps in `allOf`, if it is such a wrapper."""
+        if "allOf" not in node:
+            return None
+        parts = [part for part in node["allOf"] if not _annotation_only(part)]
+        if len(parts) != 1:
+            raise SpecError(f"{where}: allOf with {len(parts)} schemas is not supported")
+        return parts[0]
+
+    def resolve(self, node: Mapping[str, Any], where: str) -> tuple[str, bool, dict[str, Any]]:
+        """Python type, nullability and constraints of schema node `node`."""
+        nullable = bool(node.get("nullable", False)) or any(
+            part.get("nullable") for part in node.get("allOf", ())
+        )
+        inner = self.target(node, where)
+        if inner is not None:
+            type_, inner_nullable, constraints = self.resolve(inner, where)
+            return type_, nullable or inner_nullable, constraints
+        if "$ref" in node:
+            name = node["$ref"].removeprefix(_REF)
+            schema = self.schemas[name]
+            nullable = nullable or bool(schema.get("nullable", False))
+            kind = self.kind(name)
+            if kind == "object":
+                return name, nullable, {}
+            if kind == "enum":
+                return f"{name} | str", nullable, {}
+            type_, alias_nullable, constraints = self.resolve(schema, name)
+            return type_, nullable or alias_nullable, constraints
+        constraints = {
+            key: node[spec_key]
+            for spec_key, key in (
+                ("minLength", "min_length"),
+                ("maxLength", "max_length"),
+                ("minItems", "min_items"),
+                ("maxItems", "max_items"),
+                ("minimum", "minimum"),
+                ("maximum", "maximum"),
+            )
+            if spec_key in node
+        }
+        type_name = node.get("type")
+        if type_name is None and not node:
+            return "Any", nullable, constraints
+        if type_name == "string":
+            if "enum" in node:
+                constraints["one_of"] = tuple(str(v) for v in node["enum"])
+            fmt = node.get("format")
+            if fmt == "date-time":
+                return "datetime.datetime", nullable, constraints
+            if fmt == "date":
+                return "datetime.date", nullable, constraints
+            return "str", nullable, constraints
+        if type_name == "integer":
+            return "int", nullable, constraints
+        if type_name == "number":
+            return "float", nullable, constraints
+        if type_name == "boolean":
+            return "bool", nullable, constraints
+        if type_name == "array":
+            item_type, item_nullable, _ = self.resolve(node.get("items") or {}, where)
+            if item_nullable and item_type != "Any":
+                item_type = f"{item_type} | None"
+            return f"list[{item_type}]", nullable, constraints
+        if type_name == "object":
+            return "dict[str, Any]", nullable, constraints
+        raise SpecError(f"{where}: unsupported schema {dict(node)!r}")
+
+    # -- building -------------------------------------------------------------
+
+    def build(self) -> Contract:
+        objects, enums, aliases = [], [], []
+        for name in sorted(self.schemas):
+            schema = self.schemas[name]
+            doc = docstring_for(name, self.kind(name))
+            kind = self.kind(name)
+            if kind == "object":
+                objects.append(ObjectSchema(name, self.fields(name, schema), doc))
+            elif kind == "enum":
+                values = [str(v) for v in schema["enum"]]
+                enums.append(EnumSchema(name, values, bool(schema.get("nullable")), doc))
+            else:
+                type_, nullable, _ = self.resolve(schema, name)
+                aliases.append(AliasSchema(name, type_, nullable, doc))
+        return Contract(
+            version=str(self.spec["info"]["version"]),
+            objects=objects,
+            enums=enums,
+            aliases=aliases,
+            operations=self.operations(),
+        )
+
+    def fields(self, owner: str, schema: Mapping[str, Any]) -> list[Field]:
+        required = set(schema.get("required") or ())
+        fields = []
+        for name, node in (schema.get("properties") or {}).items():
+            if name in CREDENTIAL_PROPERTIES:
+                continue
+            if keyword.iskeyword(name) or name in RESERVED_PROPERTIES or not name.isidentifier():
+                raise SpecError(f"{owner}.{name}: property name is not usable as an attribute")
+            type_, nullable, constraints = self.resolve(node, f"{owner}.{name}")
+            fields.append(Field(name, type_, name in required, nullable, constraints))
+        # Required first, each group in the spec's own order (`sorted` is stable).
+        return sorted(fields, key=lambda f: not f.required)
+
+    def operations(self) -> list[Operation]:
+        ops = []
+        for path, item in self.spec["paths"].items():
+            for op in item.values():
+                if not isinstance(op, Mapping) or "operationId" not in op:
+                    continue
+                request = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                response = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+                ops.append(
+                    Operation(
+                        method=snake_case(op["operationId"]),
+                        path=path,
+                        request=request.removeprefix(_REF),
+                        response=response.removeprefix(_REF),
+                    )
+                )
+        return sorted(ops, key=lambda o: o.method)
+
+
+# Keys that describe a schema without constraining it; an allOf part made only of
+# these (Plaid adds one to attach a description to a $ref) changes nothing.
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "deprecated", "nullable"})
+
+
+def _annotation_only(part: Mapping[str, Any]) -> bool:
+    return all(key in _ANNOTATIONS or key.startswith("x-") for key in part)
+
+
+def docstring_for(name: str, kind: str) -> str:
+    if name in DOCSTRINGS:
+        return DOCSTRINGS[name]
+    # A schema newer than our hand-written docstrings: say where it comes from.
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
+    noun = {"object": "Object", "enum": "Values", "alias": "Type"}[kind]
+    return f"{noun} of Plaid's `{name}` schema ({words.lower()})."
+
+
+# -- rendering ---------------------------------------------------------------
+
+HEADER = """\
+# Generated by scripts/generate_models.py from Plaid's OpenAPI contract {version}.
+# Do not edit: change the generator or the spec and run it again.
+# Derived from plaid/plaid-openapi (MIT License, Copyright (c) 2020 Plaid Inc.).
+"""
+
+
+def render_models(contract: Contract) -> str:
+    out = [HEADER.format(version=contract.version)]
+    out.append(
+        f'"""Typed models of Plaid\'s Link API, contract {contract.version}.\n\n'
+        "Every schema of the contract has one name here: an attrs class per object, a `str`\n"
+        "enum per enumeration and a type alias per other type. Unknown response keys land in\n"
+        "each object's `extra`; enum fields also accept plain strings for values newer than\n"
+        'this file.\n"""\n'
+    )
+    out.append(
+        "from __future__ import annotations\n\n"
+        "import datetime\n"
+        "import enum\n"
+        "from typing import Any, Final, TypeAlias\n\n"
+        "import attrs\n\n"
+        "from ._model_base import Model\n\n"
+        f'SPEC_VERSION: Final = "{contract.version}"\n\n'
+    )
+    for schema in contract.enums:
+        out.append(render_enum(schema))
+    for alias in contract.aliases:
+        type_ = f"{alias.type} | None" if alias.nullable else alias.type
+        out.append(f'{alias.name}: TypeAlias = {type_}\n"""{alias.doc}"""\n\n')
+    for obj in contract.objects:
+        out.append(render_object(obj))
+    names = sorted(
+        [s.name for s in contract.enums]
+        + [a.name for a in contract.aliases]
+        + [o.name for o in contract.objects]
+        + ["SPEC_VERSION"]
+    )
+    out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
+    return "\n".join(out)
+
+
+def render_enum(schema: EnumSchema) -> str:
+    lines = [f"class {schema.name}(str, enum.Enum):", f'    """{schema.doc}"""', ""]
+    seen: set[str] = set()
+    for value in schema.values:
+        member = enum_member_name(value)
+        if member in seen:
+            raise SpecError(f"{schema.name}: two values map to member {member}")
+        seen.add(member)
+        lines.append(f"    {member} = {value!r}")
+    lines += ["", "    def __str__(self) -> str:", "        return self.value", ""]
+    return "\n".join(lines) + "\n"
+
+
+def render_object(obj: ObjectSchema) -> str:
+    lines = [
+        "@attrs.frozen(kw_only=True, repr=False)",
+        f"class {obj.name}(Model):",
+        f'    """{obj.doc}"""',
+        "",
+    ]
+    for f in obj.fields:
+        type_ = f.type if not (f.nullable or not f.required) else f"{f.type} | None"
+        metadata = dict(f.constraints)
+        if f.nullable:
+            metadata["nullable"] = True
+        args = []
+        if not f.required:
+            args.append("default=None")
+        if metadata:
+            args.append(f"metadata={metadata!r}")
+        if f.required and not metadata:
+            lines.append(f"    {f.name}: {type_}")
+        elif not f.required and not metadata:
+            lines.append(f"    {f.name}: {type_} = None")
+        else:
+            lines.append(f"    {f.name}: {type_} = attrs.field({', '.join(args)})")
+    if not obj.fields:
+        lines.append("    pass")
+    return "\n".join(lines) + "\n\n"
+
+
+def render_endpoints(contract: Contract) -> str:
+    rows = "".join(
+        f'    "{op.method}": Endpoint("{op.path}", "{op.request}", "{op.response}"),\n'
+        for op in contract.operations
+    )
+    return (
+        HEADER.format(version=contract.version)
+        + '"""The operations of the contract: method name, path, request and response model."""\n\n'
+        "from __future__ import annotations\n\n"
+        "from typing import Final, NamedTuple\n\n\n"
+        "class Endpoint(NamedTuple):\n"
+        '    """One POST operation; models are named, not imported, so this loads for free."""\n\n'
+        "    path: str\n"
+        "    request: str\n"
+        "    response: str\n\n\n"
+        f"ENDPOINTS: Final = {{\n{rows}}}\n"
+    )
+
+
+def ruff_format(paths: Iterable[Path]) -> None:
+    paths = list(paths)
+    cmd = [sys.executable, "-m", "ruff"]
+    env = dict(os.environ)
+    subprocess.run(
+        [*cmd, "check", "--fix", "--quiet", "--select", "I,F401", *map(str, paths)],
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+    subprocess.run([*cmd, "format", "--quiet", *map(str, paths)], check=True, cwd=ROOT, env=env)
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        data: dict[str, Any] = yaml.safe_load(handle)
+    return data
+
+
+def generate(spec_path: Path, out_dir: Path, *, format_code: bool = True) -> Contract:
+    contract = Generator(load_spec(spec_path)).build()
+    models = out_dir / "models.py"
+    endpoints = out_dir / "_endpoints.py"
+    models.write_text(render_models(contract), encoding="utf-8")
+    endpoints.write_text(render_endpoints(contract), encoding="utf-8")
+    if format_code:
+        ruff_format([models, endpoints])
+    return contract
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="OpenAPI YAML file")
+    parser.add_argument("--out", type=Path, default=PACKAGE, help="package directory to write")
+    parser.add_argument("--no-format", action="store_true", help="skip ruff (for debugging)")
+    args = parser.parse_args(argv)
+    if not args.spec.is_file():
+        parser.error(f"no spec at {args.spec}")
+    contract = generate(args.spec, args.out, format_code=not args.no_format)
+    print(
+        f"{contract.version}: {len(contract.objects)} classes, {len(contract.enums)} enums, "
+        f"{len(contract.aliases)} aliases, {len(contract.operations)} operations -> {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

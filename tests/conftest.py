@@ -1,0 +1,76 @@
+"""Shared fixtures: where the contract is, and hypothesis settings for CI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_DIR = ROOT.parent / "shared" / "spec"
+CONTRACT_NAME = "plaid-link-contract-2020-09-14_1.517.0.yml"
+NEXT_SPEC_NAME = "plaid-link-2020-09-14_1.697.4.yml"
+
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("default")
+
+
+def contract_path() -> Path | None:
+    """The contract: `PLAID_LINK_SPEC` if set, else `../shared/spec/` beside the repo."""
+    configured = os.environ.get("PLAID_LINK_SPEC")
+    path = Path(configured) if configured else SPEC_DIR / CONTRACT_NAME
+    return path if path.is_file() else None
+
+
+def _load(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        data: dict[str, Any] = yaml.safe_load(handle)
+    # Through JSON once, as a response would arrive (YAML dates become strings).
+    return json.loads(json.dumps(data, default=str))
+
+
+@pytest.fixture(scope="session")
+def spec_path() -> Path:
+    path = contract_path()
+    if path is None:
+        pytest.skip(f"contract not found: set PLAID_LINK_SPEC or put {CONTRACT_NAME} in {SPEC_DIR}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def spec(spec_path: Path) -> dict[str, Any]:
+    return _load(spec_path)
+
+
+@pytest.fixture(scope="session")
+def next_spec_path(spec_path: Path) -> Path:
+    path = spec_path.parent / NEXT_SPEC_NAME
+    if not path.is_file():
+        pytest.skip(f"newer spec not found beside the contract: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def next_spec(next_spec_path: Path) -> dict[str, Any]:
+    return _load(next_spec_path)
+
+
+def response_examples(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(response schema name, example body) for every example of every operation."""
+    found = []
+    for item in spec["paths"].values():
+        for op in item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            content = op["responses"]["200"]["content"]["application/json"]
+            schema = content["schema"]["$ref"].rsplit("/", 1)[-1]
+            for example in (content.get("examples") or {}).values():
+                found.append((schema, example["value"]))
+    return found

@@ -1,0 +1,264 @@
+"""The committed models match the contract, and the generator handles Plaid's next spec."""
+
+from __future__ import annotations
+
+import copy
+import enum
+import importlib
+import shutil
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plaid_link_async import models
+from plaid_link_async._types import Kind, TypePlan
+
+from .conftest import ROOT, response_examples
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import generate_models
+
+_REF = "#/components/schemas/"
+_CREDENTIALS = {"client_id", "secret"}
+_CONSTRAINTS = {
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minItems": "min_items",
+    "maxItems": "max_items",
+    "minimum": "minimum",
+    "maximum": "maximum",
+}
+
+# -- the contract's shape, read straight from the YAML ------------------------------------
+
+
+def _spec_type(schemas: dict[str, Any], node: dict[str, Any]) -> tuple[str, bool, dict[str, Any]]:
+    """(type, nullable, constraints) of a property, as the contract states it."""
+    nullable = bool(node.get("nullable")) or any(p.get("nullable") for p in node.get("allOf", []))
+    parts = [part for part in node.get("allOf", []) if "$ref" in part or "type" in part]
+    if parts:
+        type_, inner_nullable, constraints = _spec_type(schemas, parts[0])
+        return type_, nullable or inner_nullable, constraints
+    if "$ref" in node:
+        name = node["$ref"].removeprefix(_REF)
+        if name not in schemas:
+            return f"dangling:{name}", nullable, {}
+        target = schemas[name]
+        if "properties" in target or target.get("type") == "object":
+            return f"model:{name}", nullable or bool(target.get("nullable")), {}
+        if "enum" in target:
+            return f"enum:{name}", nullable or bool(target.get("nullable")), {}
+        type_, inner_nullable, constraints = _spec_type(schemas, target)
+        return type_, nullable or inner_nullable, constraints
+    constraints = {ours: node[theirs] for theirs, ours in _CONSTRAINTS.items() if theirs in node}
+    if "enum" in node:
+        constraints["one_of"] = tuple(node["enum"])
+    kind = node.get("type")
+    if kind == "array":
+        item, item_nullable, _ = _spec_type(schemas, node.get("items") or {})
+        item = f"{item}?" if item_nullable and item != "any" else item
+        return f"list[{item}]", nullable, constraints
+    if kind == "string":
+        fmt = {"date-time": "datetime", "date": "date"}.get(node.get("format", ""), "str")
+        return fmt, nullable, constraints
+    names = {"integer": "int", "number": "float", "boolean": "bool", "object": "dict", None: "any"}
+    return names[kind], nullable, constraints
+
+
+def contract_shape(spec: dict[str, Any]) -> dict[str, Any]:
+    schemas = spec["components"]["schemas"]
+    shape: dict[str, Any] = {}
+    for name, schema in schemas.items():
+        if "properties" in schema or schema.get("type") == "object":
+            required = set(schema.get("required", []))
+            shape[name] = {
+                prop: (*_spec_type(schemas, node), prop in required)
+                for prop, node in schema.get("properties", {}).items()
+                if prop not in _CREDENTIALS
+            }
+        elif "enum" in schema:
+            shape[name] = tuple(str(value) for value in schema["enum"])
+        else:
+            type_, nullable, _ = _spec_type(schemas, schema)
+            shape[name] = ("alias", type_, nullable)
+    return shape
+
+
+# -- the models' shape, read from the classes at run time ---------------------------------
+
+
+def _plan_type(plan: TypePlan) -> str:
+    if plan.kind == Kind.MODEL:
+        assert plan.model is not None
+        return f"model:{plan.model.__name__}"
+    if plan.kind == Kind.ENUM:
+        assert plan.enum is not None
+        return f"enum:{plan.enum.__name__}"
+    if plan.kind == Kind.LIST:
+        assert plan.item is not None
+        item = _plan_type(plan.item)
+        return f"list[{item}?]" if plan.item.nullable and item != "any" else f"list[{item}]"
+    return plan.kind.value
+
+
+def models_shape(module: types.ModuleType) -> dict[str, Any]:
+    # The package's own plans and base class: a regenerated copy has its own.
+    package = importlib.import_module(module.__name__.rsplit(".", 1)[0])
+    plan_model, plan_type = package._types.plan_model, package._types.plan_type
+    shape: dict[str, Any] = {}
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if name == "SPEC_VERSION":
+            continue
+        if isinstance(obj, type) and issubclass(obj, package.Model):
+            fields = {}
+            for field in plan_model(obj):
+                meta = dict(field.metadata)
+                nullable = meta.pop("nullable", False)
+                # The annotation must agree with the flags: `| None` exactly where needed.
+                assert field.type.nullable == (nullable or not field.required), (name, field.name)
+                fields[field.name] = (_plan_type(field.type), nullable, meta, field.required)
+            shape[name] = fields
+        elif isinstance(obj, type) and issubclass(obj, enum.Enum):
+            shape[name] = tuple(member.value for member in obj)
+        else:
+            plan = plan_type(obj)
+            shape[name] = ("alias", _plan_type(plan), plan.nullable)
+    return shape
+
+
+def drift(spec: dict[str, Any], module: types.ModuleType) -> list[str]:
+    """Every difference between the contract and the models, one line each."""
+    want, have = contract_shape(spec), models_shape(module)
+    problems = [f"schema missing from models: {n}" for n in sorted(want.keys() - have.keys())]
+    problems += [f"schema not in contract: {n}" for n in sorted(have.keys() - want.keys())]
+    for name in sorted(want.keys() & have.keys()):
+        expected, actual = want[name], have[name]
+        if isinstance(expected, dict) and isinstance(actual, dict):
+            for prop in sorted(expected.keys() | actual.keys()):
+                if expected.get(prop) != actual.get(prop):
+                    problems.append(
+                        f"{name}.{prop}: contract {expected.get(prop)}, models {actual.get(prop)}"
+                    )
+        elif expected != actual:
+            problems.append(f"{name}: contract {expected}, models {actual}")
+    return problems
+
+
+# -- tests -----------------------------------------------------------------------------------
+
+
+def test_the_models_match_the_contract(spec: dict[str, Any]) -> None:
+    assert drift(spec, models) == []
+    kinds = [type(v).__name__ for v in contract_shape(spec).values()]
+    assert (kinds.count("dict"), kinds.count("tuple") - 24, len(kinds)) == (61, 21, 106)
+
+
+def _mutations(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    def mutated(change: Any) -> dict[str, Any]:
+        clone = copy.deepcopy(spec)
+        change(clone["components"]["schemas"])
+        return clone
+
+    yield (
+        "LinkTokenCreateResponse.hosted_link_url",
+        mutated(lambda s: s["LinkTokenCreateResponse"]["properties"].pop("hosted_link_url")),
+    )
+    yield (
+        "LinkTokenCreateResponse.brand_new",
+        mutated(
+            lambda s: s["LinkTokenCreateResponse"]["properties"].update(
+                brand_new={"type": "string"}
+            )
+        ),
+    )
+    yield (
+        "LinkTokenGetRequest.link_token",
+        mutated(lambda s: s["LinkTokenGetRequest"].update(required=[])),
+    )
+    yield (
+        "LinkTokenGetResponse.created_at",
+        mutated(lambda s: s["LinkTokenGetResponse"]["properties"]["created_at"].pop("nullable")),
+    )
+    yield (
+        "LinkEvent.timestamp",
+        mutated(lambda s: s["LinkEvent"]["properties"]["timestamp"].update(format="date-time")),
+    )
+    yield "Products", mutated(lambda s: s["Products"]["enum"].append("quantum"))
+    yield (
+        "schema missing from models: Brand",
+        mutated(lambda s: s.update(Brand={"type": "object", "properties": {}})),
+    )
+    yield "schema not in contract: UserToken", mutated(lambda s: s.pop("UserToken"))
+    yield (
+        "LinkTokenTransactions.days_requested",
+        mutated(
+            lambda s: s["LinkTokenTransactions"]["properties"]["days_requested"].update(maximum=731)
+        ),
+    )
+
+
+def test_the_drift_check_catches_each_kind_of_change(spec: dict[str, Any]) -> None:
+    for expected, changed in _mutations(spec):
+        problems = drift(changed, models)
+        # Schema-level problems come first; removing a schema also breaks its users.
+        assert problems, expected
+        assert problems[0].startswith(expected), (expected, problems)
+
+
+def test_regenerating_from_the_contract_reproduces_the_committed_files(
+    spec_path: Path, tmp_path: Path
+) -> None:
+    generate_models.generate(spec_path, tmp_path)
+    package = ROOT / "plaid_link_async"
+    for name in ("models.py", "_endpoints.py"):
+        committed = (package / name).read_text(encoding="utf-8")
+        assert (tmp_path / name).read_text(encoding="utf-8") == committed, (
+            f"{name} differs from the generator's output: "
+            "run `python scripts/generate_models.py` and commit the result"
+        )
+
+
+@pytest.fixture
+def next_models(next_spec_path: Path, tmp_path: Path) -> Iterator[types.ModuleType]:
+    """The package copied to a temporary place, its models regenerated from the newer spec."""
+    name = "plaid_link_async_next"
+    target = tmp_path / name
+    shutil.copytree(ROOT / "plaid_link_async", target, ignore=shutil.ignore_patterns("__pycache__"))
+    generate_models.generate(next_spec_path, target)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield importlib.import_module(f"{name}.models")
+    finally:
+        sys.path.remove(str(tmp_path))
+        for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+            del sys.modules[module]
+
+
+def test_the_generator_handles_the_next_spec(
+    next_models: types.ModuleType, next_spec: dict[str, Any], spec: dict[str, Any]
+) -> None:
+    assert next_models.SPEC_VERSION == "2020-09-14_1.697.4"
+    old, new = contract_shape(spec), contract_shape(next_spec)
+    assert (len(new.keys() - old.keys()), len(old.keys() - new.keys())) == (40, 6)
+    assert drift(next_spec, next_models) == []
+    from_dict = importlib.import_module("plaid_link_async_next").from_dict
+    examples = response_examples(next_spec)
+    assert len(examples) == 3
+    for schema, body in examples:
+        parsed = from_dict(getattr(next_models, schema), body)
+        assert parsed.request_id == body["request_id"]
+    sessions = from_dict(next_models.LinkTokenGetResponse, examples[1][1]).link_sessions
+    assert sessions is not None
+    assert sessions[0].results.cra_item_add_results == []
+
+
+def test_the_generator_refuses_what_it_cannot_map(spec: dict[str, Any], tmp_path: Path) -> None:
+    broken = copy.deepcopy(spec)
+    broken["components"]["schemas"]["LinkEvent"]["properties"]["class"] = {"type": "string"}
+    with pytest.raises(generate_models.SpecError, match=r"LinkEvent\.class"):
+        generate_models.Generator(broken).build()
