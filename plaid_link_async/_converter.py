@@ -3,7 +3,7 @@
 Each model class gets a structure and an unstructure function, compiled once from its
 field plans the first time the class is used, and registered with the converter. The
 compiled code checks types strictly (no `3` quietly becoming `"3"`) and does nothing
-else: when anything in it fails, the slow `_diagnose` walk runs once to name the bad
+else: when anything in it fails, the slow `diagnose` walk runs once to name the bad
 field, so only broken bodies pay for the detail.
 """
 
@@ -254,9 +254,8 @@ def _make_unstructure(cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
         if convert is not None:
             ns[f"_u_{plan.name}"] = convert
         if plan.required:
+            # A nullable converter passes None through itself.
             expr = f"_u_{plan.name}({value})" if convert else value
-            if convert and plan.type.nullable:
-                expr = f"None if {value} is None else {expr}"
             lines.append(f"    d[{plan.name!r}] = {expr}")
         else:
             # Unset optional fields are left out: Plaid reads null as a value.
@@ -389,12 +388,3 @@ def to_dict(obj: Model) -> dict[str, Any]:
     """The JSON-ready dict of `obj`: enums as strings, ISO 8601 dates, unset fields left out."""
     result: dict[str, Any] = converter.unstructure(obj)
     return result
-
-
-def structure_hook(cls: type[_M]) -> Callable[[Any, Any], _M]:
-    """The compiled structure function of `cls`, for hot paths that parse many bodies."""
-    hook: Callable[[Any, Any], _M] = converter.get_structure_hook(cls)
-    return hook
-
-
-__all__ = ["converter", "diagnose", "from_dict", "structure_hook", "to_dict"]
