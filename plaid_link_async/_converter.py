@@ -249,7 +249,9 @@ def _make_unstructure(cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
     ns: dict[str, Any] = {}
     lines = ["def unstructure(o):", "    d = {}"]
     for plan in plan_model(cls):
-        convert = _item_unstructurer(plan.type)
+        # An optional field is tested for None right here, so its converter need not be.
+        type_ = plan.type if plan.required else attrs.evolve(plan.type, nullable=False)
+        convert = _item_unstructurer(type_)
         value = f"o.{plan.name}"
         if convert is not None:
             ns[f"_u_{plan.name}"] = convert
