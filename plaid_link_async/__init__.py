@@ -1,27 +1,61 @@
 """Asyncio-native client for Plaid's Link API.
 
-The models live in `plaid_link_async.models` (generated from Plaid's OpenAPI contract);
-`to_dict`/`from_dict` convert them to and from JSON-ready dicts, and `validate` checks a
-request against the contract before it is sent.
+`AsyncLinkSession` calls the four Link endpoints. The models live in
+`plaid_link_async.models` (generated from Plaid's OpenAPI contract); `to_dict`/`from_dict`
+convert them to and from JSON-ready dicts, and `validate` checks a request against the
+contract. `plaid_link_async.testing` holds the fake Plaid server.
 """
 
+from ._config import Environment, Timeout
 from ._converter import from_dict, to_dict
 from ._exceptions import (
+    APIServerError,
+    ConfigurationError,
     FieldError,
+    InstitutionError,
+    InvalidInputError,
+    InvalidRequestError,
+    InvalidResultError,
+    ItemError,
+    OAuthError,
+    PlaidAPIError,
     PlaidLinkError,
+    PlaidTimeoutError,
+    RateLimitError,
     RequestValidationError,
+    SessionClosedError,
+    TransportError,
     UnexpectedResponseError,
 )
 from ._model_base import ExtraFields, Model
+from ._retry import RetryPolicy
+from ._session import AsyncLinkSession
 from ._validation import validate
 from ._version import __version__
 
 __all__ = [
+    "APIServerError",
+    "AsyncLinkSession",
+    "ConfigurationError",
+    "Environment",
     "ExtraFields",
     "FieldError",
+    "InstitutionError",
+    "InvalidInputError",
+    "InvalidRequestError",
+    "InvalidResultError",
+    "ItemError",
     "Model",
+    "OAuthError",
+    "PlaidAPIError",
     "PlaidLinkError",
+    "PlaidTimeoutError",
+    "RateLimitError",
     "RequestValidationError",
+    "RetryPolicy",
+    "SessionClosedError",
+    "Timeout",
+    "TransportError",
     "UnexpectedResponseError",
     "__version__",
     "from_dict",

@@ -10,15 +10,14 @@ field, so only broken bodies pay for the detail.
 from __future__ import annotations
 
 import enum
-import linecache
 from collections.abc import Callable
-from itertools import count
 from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
 
 from . import _datetimes
+from ._codegen import compile_function
 from ._exceptions import UnexpectedResponseError
 from ._model_base import NO_EXTRA, ExtraFields, Model
 from ._types import Kind, TypePlan, is_model, plan_model
@@ -46,27 +45,6 @@ _NULLABLE_CLASSES: Final = {
 
 class _Invalid(Exception):
     """Raised inside compiled code; only ever a signal to run the diagnosis."""
-
-
-_unique = count()
-
-
-def _compile(name: str, source: str, namespace: dict[str, Any]) -> Callable[..., Any]:
-    """Compile function `name` from `source`, its free names bound from `namespace`.
-
-    The function is built inside a factory taking the namespace as arguments, so the
-    helpers it calls are closure cells (fast) rather than globals (a dict lookup each).
-    """
-    params = ", ".join(namespace)
-    body = "".join(f"    {line}\n" for line in source.splitlines())
-    factory = f"def _factory({params}):\n{body}    return {name}\n"
-    # A real filename in linecache keeps tracebacks through generated code readable.
-    filename = f"<plaid_link_async {name} {next(_unique)}>"
-    linecache.cache[filename] = (len(factory), None, factory.splitlines(True), filename)
-    scope: dict[str, Any] = {}
-    exec(compile(factory, filename, "exec"), scope)
-    fn: Callable[..., Any] = scope["_factory"](**namespace)
-    return fn
 
 
 # -- structuring (JSON -> models) ------------------------------------------------------
@@ -182,7 +160,7 @@ class _StructureWriter:
             "    return o",
         ]
         self.ns["_NO_EXTRA"] = NO_EXTRA
-        fn = _compile("structure", "\n".join(self.lines) + "\n", self.ns)
+        fn = compile_function("structure", "\n".join(self.lines) + "\n", self.ns)
         fn.__name__ = fn.__qualname__ = f"structure_{self.cls.__name__}"
         return fn
 
@@ -201,7 +179,7 @@ def _item_structurer(item: TypePlan) -> Callable[[Any], Any]:
     writer.lines = ["def structure(v):"]
     writer.check("v", item, "    ")
     writer.lines.append("    return v")
-    return _compile("structure", "\n".join(writer.lines) + "\n", writer.ns)
+    return compile_function("structure", "\n".join(writer.lines) + "\n", writer.ns)
 
 
 # -- unstructuring (models -> JSON) ----------------------------------------------------
@@ -270,7 +248,7 @@ def _make_unstructure(cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
         "            d.setdefault(k, v)",
         "    return d",
     ]
-    fn = _compile("unstructure", "\n".join(lines) + "\n", ns)
+    fn = compile_function("unstructure", "\n".join(lines) + "\n", ns)
     fn.__name__ = fn.__qualname__ = f"unstructure_{cls.__name__}"
     return fn
 
@@ -388,5 +366,12 @@ def from_dict(cls: type[_M], data: Any) -> _M:
 
 def to_dict(obj: Model) -> dict[str, Any]:
     """The JSON-ready dict of `obj`: enums as strings, ISO 8601 dates, unset fields left out."""
-    result: dict[str, Any] = converter.unstructure(obj)
+    cls = obj.__class__
+    hook = _unstructure_hooks.get(cls)
+    if hook is None:
+        hook = _unstructure_hooks[cls] = converter.get_unstructure_hook(cls)
+    result: dict[str, Any] = hook(obj)
     return result
+
+
+_unstructure_hooks: dict[type[Any], Callable[[Any], Any]] = {}

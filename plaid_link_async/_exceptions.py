@@ -1,17 +1,36 @@
 """Everything the library raises.
 
     PlaidLinkError
+    ├── ConfigurationError (also ValueError)      bad or missing settings, at construction
+    ├── SessionClosedError (also RuntimeError)    a call on a closed AsyncLinkSession
     ├── RequestValidationError (also ValueError)  a request breaks the contract; nothing was sent
-    └── UnexpectedResponseError                   a response body is not what the contract says
+    ├── UnexpectedResponseError                   a body that is not JSON, or not of the shape
+    │                                             the contract gives (also a proxy's HTML page)
+    ├── TransportError                            no answer: refused, reset, disconnected
+    │   └── PlaidTimeoutError                     no answer in time
+    └── PlaidAPIError                             Plaid answered with an error body
+        ├── InvalidRequestError                   INVALID_REQUEST
+        ├── InvalidInputError                     INVALID_INPUT
+        ├── InvalidResultError                    INVALID_RESULT
+        ├── RateLimitError                        RATE_LIMIT_EXCEEDED (or HTTP 429)
+        ├── APIServerError                        API_ERROR
+        ├── InstitutionError                      INSTITUTION_ERROR
+        ├── ItemError                             ITEM_ERROR
+        └── OAuthError                            OAUTH_ERROR
 
-Each `str()` is one line that names the cause and, where there is one, the field path.
+Each `str()` is one line naming the cause, the field path or Plaid's code, and the
+`request_id` when there is one. Errors raised by a call carry `attempts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
+
+if TYPE_CHECKING:
+    from .models import PlaidError
 
 
 class PlaidLinkError(Exception):
@@ -67,44 +86,197 @@ class UnexpectedResponseError(PlaidLinkError):
         status: int | None = None,
         request_id: str | None = None,
         body_snippet: str | None = None,
+        attempts: int = 1,
+        retry_after: float | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self.message = message
+        self.endpoint = endpoint
         self.model = model
         self.path = path
         self.status = status
         self.request_id = request_id
         self.body_snippet = body_snippet
-        super().__init__(str(self))
+        self.attempts = attempts
+        #: The server's `Retry-After`, in seconds, when it sent one (a 503 from a proxy).
+        self.retry_after = retry_after
+        super().__init__(message)
 
     def __str__(self) -> str:
         where = ".".join(part for part in (self.model, self.path) if part)
         line = f"{where}: {self.message}" if where else self.message
+        if self.endpoint:
+            line = f"{self.endpoint}: {line}"
         if self.status is not None:
             line += f" (HTTP {self.status})"
-        if self.request_id:
-            line += f" [request_id={self.request_id}]"
-        return line
+        return line + _suffix(self.request_id, self.attempts)
 
     def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.message,), self.__dict__))
+
+
+def _suffix(request_id: str | None, attempts: int) -> str:
+    parts = [f"request_id={request_id}"] if request_id else []
+    if attempts > 1:
+        parts.append(f"after {attempts} attempts")
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
+def _rebuild(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+    # Keyword-only constructors do not survive pickle's default `cls(*args)`.
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+class ConfigurationError(PlaidLinkError, ValueError):
+    """A setting is missing or wrong (credentials, environment, base URL, timeout)."""
+
+
+class SessionClosedError(PlaidLinkError, RuntimeError):
+    """The `AsyncLinkSession` was closed; make a new one."""
+
+
+class TransportError(PlaidLinkError):
+    """No HTTP answer arrived: the connection was refused, reset or dropped.
+
+    `retryable` tells whether another attempt may succeed (a reset connection) or not
+    (a malformed URL). `cause` names the underlying error without its details.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        retryable: bool = True,
+        attempts: int = 1,
+    ) -> None:
+        self.message = message
+        self.endpoint = endpoint
+        self.retryable = retryable
+        self.attempts = attempts
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = f"{self.endpoint}: " if self.endpoint else ""
+        return where + self.message + _suffix(None, self.attempts)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.message,), self.__dict__))
+
+
+class PlaidTimeoutError(TransportError):
+    """No answer within the timeout of one attempt, or the call's overall deadline passed."""
+
+
+class PlaidAPIError(PlaidLinkError):
+    """Plaid answered with an error body; its fields are here, and the parsed model in `error`.
+
+    Subclasses follow `error_type`; an `error_type` newer than this library gives this
+    base class. `retry_after` holds the server's `Retry-After` in seconds, if it sent one.
+    """
+
+    def __init__(
+        self,
+        error: PlaidError,
+        *,
+        status: int,
+        endpoint: str | None = None,
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        self.error = error
+        self.status = status
+        self.endpoint = endpoint
+        self.attempts = attempts
+        self.retry_after = retry_after
+        super().__init__(error.error_message)
+
+    @property
+    def error_type(self) -> str:
+        return str(self.error.error_type)
+
+    @property
+    def error_code(self) -> str:
+        return self.error.error_code
+
+    @property
+    def error_message(self) -> str:
+        return self.error.error_message
+
+    @property
+    def display_message(self) -> str | None:
+        return self.error.display_message
+
+    @property
+    def request_id(self) -> str | None:
+        return self.error.request_id
+
+    @property
+    def causes(self) -> list[Any] | None:
+        return self.error.causes
+
+    @property
+    def documentation_url(self) -> str | None:
+        return self.error.documentation_url
+
+    @property
+    def suggested_action(self) -> str | None:
+        return self.error.suggested_action
+
+    def __str__(self) -> str:
+        where = f"{self.endpoint}: " if self.endpoint else ""
         return (
-            _rebuild_unexpected,
-            (self.message, self.model, self.path, self.status, self.request_id, self.body_snippet),
+            f"{where}{self.error_type} {self.error_code}: {self.error_message} "
+            f"(HTTP {self.status})" + _suffix(self.request_id, self.attempts)
         )
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.error_message,), self.__dict__))
 
-def _rebuild_unexpected(
-    message: str,
-    model: str | None,
-    path: str,
-    status: int | None,
-    request_id: str | None,
-    body_snippet: str | None,
-) -> UnexpectedResponseError:
-    return UnexpectedResponseError(
-        message,
-        model=model,
-        path=path,
-        status=status,
-        request_id=request_id,
-        body_snippet=body_snippet,
-    )
+
+class InvalidRequestError(PlaidAPIError):
+    """`INVALID_REQUEST`: the request is malformed (missing or unknown fields, bad version)."""
+
+
+class InvalidInputError(PlaidAPIError):
+    """`INVALID_INPUT`: a value is wrong (unknown link token, bad API keys)."""
+
+
+class InvalidResultError(PlaidAPIError):
+    """`INVALID_RESULT`: a value from an earlier call cannot be used here."""
+
+
+class RateLimitError(PlaidAPIError):
+    """`RATE_LIMIT_EXCEEDED` or HTTP 429: too many requests; retried by default."""
+
+
+class APIServerError(PlaidAPIError):
+    """`API_ERROR`: Plaid failed internally or is in maintenance; retried by default."""
+
+
+class InstitutionError(PlaidAPIError):
+    """`INSTITUTION_ERROR`: the financial institution is down or not responding."""
+
+
+class ItemError(PlaidAPIError):
+    """`ITEM_ERROR`: the Item needs attention (login required, consent expired)."""
+
+
+class OAuthError(PlaidAPIError):
+    """`OAUTH_ERROR`: the OAuth flow with the institution failed."""
+
+
+#: The exception class for each Plaid `error_type`; other types get `PlaidAPIError`.
+ERROR_CLASSES: Final[Mapping[str, type[PlaidAPIError]]] = {
+    "INVALID_REQUEST": InvalidRequestError,
+    "INVALID_INPUT": InvalidInputError,
+    "INVALID_RESULT": InvalidResultError,
+    "RATE_LIMIT_EXCEEDED": RateLimitError,
+    "API_ERROR": APIServerError,
+    "INSTITUTION_ERROR": InstitutionError,
+    "ITEM_ERROR": ItemError,
+    "OAUTH_ERROR": OAuthError,
+}

@@ -7,9 +7,10 @@ offending field at once, before anything leaves the process.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from ._codegen import compile_function
 from ._exceptions import FieldError, RequestValidationError
 from ._model_base import Model
 from ._types import Kind, TypePlan, plan_model
@@ -24,9 +25,100 @@ def validate(request: Model, *, allow_unknown_enum_values: bool = False) -> None
     Raises:
         RequestValidationError: one or more fields break a constraint; all are listed.
     """
+    if _model_checker(type(request), allow_unknown_enum_values)(request):
+        return
     errors = list(_check_model(request, "", allow_unknown_enum_values))
     if errors:
         raise RequestValidationError(type(request).__name__, errors)
+
+
+# -- fast path: a yes/no check compiled once per class ----------------------------------
+# It mirrors the walk below exactly, without paths or messages: every request is
+# checked before it is sent, and the walk's generators cost several times more. Only
+# a "no" runs the walk, which then names every offending field.
+
+_Check = Callable[[Any], bool]
+_checkers: dict[tuple[type[Model], bool], _Check] = {}
+
+
+def _model_checker(cls: type[Model], allow: bool) -> _Check:
+    checker = _checkers.get((cls, allow))
+    if checker is not None:
+        return checker
+    namespace: dict[str, Any] = {}
+
+    def late(obj: Any) -> bool:
+        return compiled(obj)
+
+    # Registered before the fields are planned, so that recursive schemas terminate.
+    _checkers[(cls, allow)] = late
+    # One straight line per field: most request fields are unset, and a loop of getattr
+    # calls over forty of them costs more than the rest of the check.
+    lines = ["def check(obj):"]
+    for index, field in enumerate(plan_model(cls)):
+        name = f"check_{index}"
+        namespace[name] = _value_checker(field.type, field.metadata, allow)
+        lines.append(f"    value = obj.{field.name}")
+        if field.required and not field.type.nullable:
+            lines.append(f"    if value is None or not {name}(value):")
+        else:
+            lines.append(f"    if value is not None and not {name}(value):")
+        lines.append("        return False")
+    lines.append("    return True")
+    compiled: _Check = compile_function("check", "\n".join(lines), namespace)
+    _checkers[(cls, allow)] = compiled
+    return compiled
+
+
+def _value_checker(plan: TypePlan, meta: Mapping[str, Any], allow: bool) -> _Check:
+    kind = plan.kind
+    low = meta.get("minimum", meta.get("min_length", meta.get("min_items")))
+    high = meta.get("maximum", meta.get("max_length", meta.get("max_items")))
+    if kind == Kind.STR:
+        one_of = meta.get("one_of")
+        return lambda value: (
+            isinstance(value, str)
+            and (low is None or len(value) >= low)
+            and (high is None or len(value) <= high)
+            and (one_of is None or value in one_of)
+        )
+    if kind == Kind.ENUM:
+        assert plan.enum is not None
+        known = plan.enum._value2member_map_
+        if allow:
+            return lambda value: isinstance(value, str)
+        return lambda value: isinstance(value, str) and value in known
+    if kind == Kind.LIST:
+        assert plan.item is not None
+        item = plan.item
+        check_item = _value_checker(item, {}, allow)
+        item_may_be_null = item.nullable or item.kind == Kind.ANY
+
+        def check_list(value: Any) -> bool:
+            if not isinstance(value, (list, tuple)):
+                return False
+            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+                return False
+            for element in value:
+                if element is None:
+                    if not item_may_be_null:
+                        return False
+                elif not check_item(element):
+                    return False
+            return True
+
+        return check_list
+    if kind == Kind.MODEL:
+        assert plan.model is not None
+        model = plan.model
+        return lambda value: isinstance(value, model) and _model_checker(model, allow)(value)
+    if kind in (Kind.INT, Kind.FLOAT):
+        return lambda value: (
+            _wrong_type(plan, value) is None
+            and (low is None or value >= low)
+            and (high is None or value <= high)
+        )
+    return lambda value: _wrong_type(plan, value) is None
 
 
 def _join(path: str, name: str) -> str:

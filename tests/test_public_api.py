@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import types
+
 import plaid_link_async
 from plaid_link_async import models
 
 
 def test_all_is_sorted_and_complete() -> None:
     assert plaid_link_async.__all__ == sorted(plaid_link_async.__all__)
-    public = {name for name in vars(plaid_link_async) if not name.startswith("_")}
-    public -= {"annotations", "models"}  # the __future__ import; the models submodule
+    public = {
+        name
+        for name, value in vars(plaid_link_async).items()
+        # Submodules (models, testing) and pytest's assertion-rewriting helpers aside:
+        # pytest rewrites every module of a distribution that registers a plugin.
+        if not name.startswith(("_", "@")) and not isinstance(value, types.ModuleType)
+    }
+    public -= {"annotations"}  # the __future__ import
     assert public == set(plaid_link_async.__all__) - {"__version__"}
 
 
@@ -18,8 +26,18 @@ def test_models_all_is_sorted_and_names_every_schema() -> None:
     assert len(models.__all__) == 106 + 1  # the schemas and SPEC_VERSION
 
 
+def test_testing_all_is_sorted() -> None:
+    from plaid_link_async import testing
+
+    assert testing.__all__ == sorted(testing.__all__)
+    assert all(hasattr(testing, name) for name in testing.__all__)
+
+
 def test_exceptions_read_as_public_names() -> None:
-    assert plaid_link_async.RequestValidationError.__module__ == "plaid_link_async"
+    for name in plaid_link_async.__all__:
+        obj = getattr(plaid_link_async, name)
+        if isinstance(obj, type) and issubclass(obj, plaid_link_async.PlaidLinkError):
+            assert obj.__module__ == "plaid_link_async", name
     assert repr(plaid_link_async.UnexpectedResponseError("x")).startswith("UnexpectedResponseError")
 
 

@@ -1,0 +1,221 @@
+"""CPU per call of AsyncLinkSession against raw aiohttp and against plaid-python.
+
+    python bench/calls.py [--calls 3000] [--rounds 5]
+
+The fake Plaid server runs in its own process (so only the client's CPU is counted),
+on loopback. Rounds alternate between contenders; medians are compared.
+
+1. 3,000 `link_token_create` calls at 64 in flight, no server latency: our CPU per call
+   over that of a hand-written aiohttp loop doing the same POST, `json()` and datetime
+   parse. Goal: at most 1.10.
+2. 20 ms of server latency, 32 in flight: our CPU per call and throughput against the
+   official plaid-python package on a 32-thread pool (`pip install -e '.[bench]'`).
+   Goals: CPU at most 0.25x, throughput at least 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import aiohttp
+
+from plaid_link_async import AsyncLinkSession
+from plaid_link_async import models as m
+from plaid_link_async.testing import DEFAULT_CLIENT_ID, DEFAULT_SECRET
+
+PAYLOAD: dict[str, Any] = {
+    "client_name": "Bench App",
+    "language": "en",
+    "country_codes": ["US"],
+    "user": {"client_user_id": "user-123"},
+    "products": ["auth", "transactions"],
+}
+REQUEST = m.LinkTokenCreateRequest(
+    client_name="Bench App",
+    language="en",
+    country_codes=[m.CountryCode.US],
+    user=m.LinkTokenCreateRequestUser(client_user_id="user-123"),
+    products=[m.Products.AUTH, m.Products.TRANSACTIONS],
+)
+HEADERS = {
+    "PLAID-CLIENT-ID": DEFAULT_CLIENT_ID,
+    "PLAID-SECRET": DEFAULT_SECRET,
+    "Plaid-Version": "2020-09-14",
+}
+
+
+@contextmanager
+def fake_server(latency_ms: float):  # type: ignore[no-untyped-def]
+    """A fake Plaid server in a child process; yields its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "plaid_link_async.testing", "--latency-ms", str(latency_ms)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def run_workers(call: Callable[[], Awaitable[object]], calls: int, in_flight: int) -> None:
+    left = calls
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await call()
+
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+
+
+def parse_expiration(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def measure(
+    contenders: dict[str, Callable[[int], Awaitable[None]]], calls: int, rounds: int
+) -> dict[str, tuple[float, float]]:
+    """Median (CPU seconds per call, calls per wall second) of each contender."""
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
+    rate: dict[str, list[float]] = {name: [] for name in contenders}
+    for run in contenders.values():
+        await run(min(200, calls))  # warm up: connections, lazily built hooks
+    for _ in range(rounds):
+        for name, run in contenders.items():
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            await run(calls)
+            cpu[name].append((time.process_time() - cpu_start) / calls)
+            rate[name].append(calls / (time.perf_counter() - wall_start))
+    return {name: (statistics.median(cpu[name]), statistics.median(rate[name])) for name in cpu}
+
+
+async def against_raw_aiohttp(url: str, calls: int, rounds: int) -> dict[str, tuple[float, float]]:
+    in_flight = 64
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    async with (
+        aiohttp.ClientSession(connector=connector) as raw,
+        AsyncLinkSession(
+            DEFAULT_CLIENT_ID, DEFAULT_SECRET, base_url=url, connector_limit=in_flight
+        ) as plaid,
+    ):
+
+        async def raw_call() -> None:
+            async with raw.post(f"{url}/link/token/create", json=PAYLOAD, headers=HEADERS) as r:
+                data = await r.json()
+            parse_expiration(data["expiration"])
+
+        async def our_call() -> None:
+            await plaid.link_token_create(REQUEST)
+
+        return await measure(
+            {
+                "raw aiohttp": lambda n: run_workers(raw_call, n, in_flight),
+                "plaid_link_async": lambda n: run_workers(our_call, n, in_flight),
+            },
+            calls,
+            rounds,
+        )
+
+
+async def against_plaid_python(url: str, calls: int, rounds: int) -> dict[str, tuple[float, float]]:
+    in_flight = 32
+    try:
+        import plaid
+        from plaid.api import plaid_api
+        from plaid.model.country_code import CountryCode
+        from plaid.model.link_token_create_request import LinkTokenCreateRequest
+        from plaid.model.link_token_create_request_user import LinkTokenCreateRequestUser
+        from plaid.model.products import Products
+    except ImportError:
+        print("plaid-python is not installed (pip install -e '.[bench]'): skipped")
+        return {}
+    configuration = plaid.Configuration(
+        host=url,
+        api_key={
+            "clientId": DEFAULT_CLIENT_ID,
+            "secret": DEFAULT_SECRET,
+            "plaidVersion": "2020-09-14",
+        },
+    )
+    configuration.connection_pool_maxsize = in_flight
+    api = plaid_api.PlaidApi(plaid.ApiClient(configuration))
+    their_request = LinkTokenCreateRequest(
+        client_name="Bench App",
+        language="en",
+        country_codes=[CountryCode("US")],
+        user=LinkTokenCreateRequestUser(client_user_id="user-123"),
+        products=[Products("auth"), Products("transactions")],
+    )
+    pool = ThreadPoolExecutor(in_flight)
+    loop = asyncio.get_running_loop()
+
+    async def theirs(n: int) -> None:
+        await asyncio.gather(
+            *(loop.run_in_executor(pool, api.link_token_create, their_request) for _ in range(n))
+        )
+
+    try:
+        async with AsyncLinkSession(
+            DEFAULT_CLIENT_ID, DEFAULT_SECRET, base_url=url, connector_limit=in_flight
+        ) as plaid_session:
+
+            async def our_call() -> None:
+                await plaid_session.link_token_create(REQUEST)
+
+            return await measure(
+                {
+                    "plaid-python, 32 threads": theirs,
+                    "plaid_link_async": lambda n: run_workers(our_call, n, in_flight),
+                },
+                calls,
+                rounds,
+            )
+    finally:
+        pool.shutdown()
+
+
+def report(results: dict[str, tuple[float, float]]) -> None:
+    for name, (cpu, rate) in results.items():
+        print(f"  {name:28} {cpu * 1e6:8.0f} us CPU/call {rate:9.0f} calls/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    print(f"1. {args.calls} link_token_create calls, 64 in flight, no latency")
+    with fake_server(0) as url:
+        first = asyncio.run(against_raw_aiohttp(url, args.calls, args.rounds))
+    report(first)
+    ratio = first["plaid_link_async"][0] / first["raw aiohttp"][0]
+    print(f"  CPU per call, ours / raw aiohttp: {ratio:.2f}x (goal <= 1.10)")
+
+    print(f"2. {args.calls} calls, 20 ms server latency, 32 in flight")
+    with fake_server(20) as url:
+        second = asyncio.run(against_plaid_python(url, args.calls, max(3, args.rounds // 2)))
+    if second:
+        report(second)
+        ours, theirs = second["plaid_link_async"], second["plaid-python, 32 threads"]
+        print(f"  CPU per call, ours / plaid-python: {ours[0] / theirs[0]:.2f}x (goal <= 0.25)")
+        print(f"  throughput, ours / plaid-python: {ours[1] / theirs[1]:.2f}x (goal >= 1.5)")
+
+
+if __name__ == "__main__":
+    main()

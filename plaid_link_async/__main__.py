@@ -1,0 +1,7 @@
+"""`python -m plaid_link_async`: the same as the `plaid-link` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,139 @@
+"""Where to send requests and how long to wait: `Environment` and `Timeout`."""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import os
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._exceptions import ConfigurationError
+
+
+class Environment(str, enum.Enum):
+    """A Plaid environment; `base_url` is where its API lives."""
+
+    SANDBOX = "sandbox"
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.value}.plaid.com"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:  # also rejects NaN
+        raise ConfigurationError(f"{attribute.name} must be a positive number of seconds")
+
+
+@attrs.frozen
+class Timeout:
+    """Time limits of a call, in seconds.
+
+    `total` bounds the whole call, retries and their waits included; `attempt` bounds
+    one HTTP exchange; `connect` bounds getting a connection (from the pool or a new one).
+    """
+
+    total: float = attrs.field(default=60.0, validator=_positive)
+    attempt: float = attrs.field(default=20.0, validator=_positive)
+    connect: float = attrs.field(default=10.0, validator=_positive)
+
+    @classmethod
+    def of(cls, value: float | Timeout) -> Timeout:
+        """`value` as a `Timeout`: a number sets `total` and caps the other two."""
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigurationError(f"timeout must be seconds or a Timeout, got {value!r}")
+        default = cls()
+        total = float(value)
+        return cls(
+            total=total, attempt=min(default.attempt, total), connect=min(default.connect, total)
+        )
+
+
+ENV_CLIENT_ID: Final = "PLAID_CLIENT_ID"
+ENV_SECRET: Final = "PLAID_SECRET"
+ENV_ENVIRONMENT: Final = "PLAID_ENV"
+
+
+@attrs.frozen
+class Settings:
+    """What `AsyncLinkSession` resolved from its arguments and the environment."""
+
+    client_id: str
+    secret: str = attrs.field(repr=False)
+    environment: Environment | None
+    base_url: str
+
+
+def resolve_settings(
+    client_id: str | None,
+    secret: str | None,
+    environment: Environment | str | None,
+    base_url: str | None,
+    *,
+    allow_http: bool,
+    environ: Mapping[str, str] = os.environ,
+) -> Settings:
+    """Arguments first, then `PLAID_*` variables; anything missing is a `ConfigurationError`."""
+    client_id = client_id or environ.get(ENV_CLIENT_ID) or None
+    secret = secret or environ.get(ENV_SECRET) or None
+    missing = [
+        f"{name} (argument or {variable})"
+        for name, value, variable in (
+            ("client_id", client_id, ENV_CLIENT_ID),
+            ("secret", secret, ENV_SECRET),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigurationError("missing Plaid credentials: " + ", ".join(missing))
+    assert client_id is not None
+    assert secret is not None
+    named = _environment(environment, environ)
+    if base_url is None:
+        return Settings(client_id, secret, named, named.base_url)
+    # With a base URL (the fake server, a proxy) the environment is unknown unless given.
+    url = check_base_url(base_url, allow_http=allow_http)
+    env = None if environment is None and ENV_ENVIRONMENT not in environ else named
+    return Settings(client_id=client_id, secret=secret, environment=env, base_url=url)
+
+
+def _environment(value: Environment | str | None, environ: Mapping[str, str]) -> Environment:
+    raw = value if value is not None else environ.get(ENV_ENVIRONMENT) or Environment.SANDBOX
+    try:
+        return Environment(str(raw).strip().lower())
+    except ValueError:
+        names = ", ".join(member.value for member in Environment)
+        raise ConfigurationError(f"unknown Plaid environment {raw!r}: use one of {names}") from None
+
+
+def check_base_url(url: str, *, allow_http: bool) -> str:
+    """`url` without a trailing slash, if it is an https URL or plain http to loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url must be an http(s) URL, got {url!r}")
+    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"base_url {url!r} is plain http to a non-loopback host: the secret would cross "
+            "the network unencrypted; use https, or pass allow_insecure_http=True"
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,97 @@
+"""An HTTP answer to a model, or to the typed error it stands for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from ._converter import from_dict
+from ._exceptions import ERROR_CLASSES, PlaidAPIError, RateLimitError, UnexpectedResponseError
+from ._model_base import Model
+from ._retry import parse_retry_after
+from ._transport import RawResponse
+
+_M = TypeVar("_M", bound=Model)
+
+SNIPPET_LENGTH = 200
+
+
+def decode(raw: RawResponse, cls: type[_M], *, endpoint: str) -> _M:
+    """The `cls` a 2xx answer holds.
+
+    Raises:
+        PlaidAPIError: (a subclass per `error_type`) a non-2xx answer with a Plaid error body.
+        UnexpectedResponseError: a body that is not JSON or not of the contract's shape.
+    """
+    status = raw.status
+    if 200 <= status < 300:
+        data = _json(raw, cls.__name__)
+        try:
+            return from_dict(cls, data)
+        except UnexpectedResponseError as error:
+            error.status = status
+            error.request_id = _request_id(data)
+            error.body_snippet = snippet(raw.body)
+            raise
+    raise error_for(raw, endpoint=endpoint)
+
+
+def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedResponseError:
+    """The exception for a non-2xx answer."""
+    from .models import PlaidError
+
+    retry_after = parse_retry_after(raw.headers)
+    try:
+        data = _json(raw, None)
+    except UnexpectedResponseError as error:
+        error.message = f"expected a Plaid error body, {error.message}"
+        error.retry_after = retry_after
+        return error
+    if isinstance(data, dict) and "error_type" in data and "error_code" in data:
+        try:
+            parsed = from_dict(PlaidError, data)
+        except UnexpectedResponseError:
+            pass  # not quite Plaid's shape: reported below with the body
+        else:
+            kind = ERROR_CLASSES.get(str(parsed.error_type), PlaidAPIError)
+            if raw.status == 429:
+                kind = RateLimitError
+            return kind(parsed, status=raw.status, endpoint=endpoint, retry_after=retry_after)
+    return UnexpectedResponseError(
+        "expected a Plaid error body, got JSON of another shape",
+        status=raw.status,
+        request_id=_request_id(data),
+        body_snippet=snippet(raw.body),
+        retry_after=retry_after,
+    )
+
+
+def _json(raw: RawResponse, model: str | None) -> Any:
+    if not raw.body.strip():
+        raise UnexpectedResponseError(
+            "got an empty body", model=model, status=raw.status, body_snippet=""
+        )
+    try:
+        return json.loads(raw.body)
+    except (ValueError, RecursionError):
+        kind = raw.headers.get("Content-Type", "no content type").split(";")[0]
+        raise UnexpectedResponseError(
+            f"got a body that is not JSON ({kind})",
+            model=model,
+            status=raw.status,
+            body_snippet=snippet(raw.body),
+        ) from None
+
+
+def _request_id(data: Any) -> str | None:
+    if isinstance(data, dict):
+        value = data.get("request_id")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def snippet(body: bytes, limit: int = SNIPPET_LENGTH) -> str:
+    """The start of `body` as text, for an error report."""
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,346 @@
+"""`AsyncLinkSession`: the four Link endpoints as coroutines over one request path."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import json
+import logging
+import platform
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+import aiohttp
+import tenacity
+
+from ._config import Environment, Timeout, resolve_settings
+from ._converter import to_dict
+from ._decode import decode
+from ._endpoints import ENDPOINTS
+from ._exceptions import FieldError, PlaidLinkError, PlaidTimeoutError, RequestValidationError
+from ._model_base import Model
+from ._retry import RetryPolicy, is_retryable
+from ._transport import Transport
+from ._validation import validate
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from . import models
+
+logger: Final = logging.getLogger("plaid_link_async")
+
+API_VERSION: Final = "2020-09-14"
+USER_AGENT: Final = (
+    f"plaid-link-async/{__version__} (Python {platform.python_version()}; "
+    f"aiohttp {aiohttp.__version__})"
+)
+
+#: Finite, unlike the official SDK's: a call never hangs forever.
+DEFAULT_TIMEOUT: Final = Timeout()
+#: Two retries with capped, jittered backoff, as openai-python and stripe-python do.
+DEFAULT_RETRY: Final = RetryPolicy()
+
+# One encoder for all: `json.dumps` with any option builds a new encoder per call.
+_encode_json: Final = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class _Route(NamedTuple):
+    name: str
+    url: str
+    request: type[Model]
+    response: type[Model]
+
+
+class AsyncLinkSession:
+    """A client for Plaid's Link endpoints, over one pooled aiohttp session.
+
+    Use it as `async with AsyncLinkSession(...) as plaid:` or call `await close()`; share
+    one per process (it is safe to use from many tasks at once, within one event loop).
+
+    Args:
+        client_id: Plaid client id; defaults to `PLAID_CLIENT_ID`.
+        secret: Plaid secret; defaults to `PLAID_SECRET`. Sent only in a header.
+        environment: sandbox (default), development or production; defaults to `PLAID_ENV`.
+        base_url: overrides the environment's URL (the fake server, a proxy). Plain http
+            is accepted only for loopback hosts unless `allow_insecure_http` is set.
+        timeout: seconds for a whole call, or a `Timeout` with per-attempt limits.
+        retry: the `RetryPolicy` of every call; `RetryPolicy(max_attempts=1)` turns it off.
+        session: an `aiohttp.ClientSession` to use instead of the session's own; it is
+            never closed here.
+        connector_limit: most connections open at once (the own session's pool size).
+        trace_configs: given to aiohttp as they are (tracing, OpenTelemetry).
+        trust_env: let aiohttp read proxy settings from the environment.
+
+    Raises:
+        ConfigurationError: credentials missing, unknown environment, or an unsafe URL.
+    """
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        secret: str | None = None,
+        *,
+        environment: Environment | str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        session: aiohttp.ClientSession | None = None,
+        connector_limit: int = 100,
+        trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
+        trust_env: bool = False,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        settings = resolve_settings(
+            client_id, secret, environment, base_url, allow_http=allow_insecure_http
+        )
+        if not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        self.environment = settings.environment
+        self.base_url = settings.base_url
+        self.client_id = settings.client_id
+        self.timeout = Timeout.of(timeout)
+        self.retry = retry
+        self._headers: dict[str, str] = {
+            "PLAID-CLIENT-ID": settings.client_id,
+            "PLAID-SECRET": settings.secret,
+            "Plaid-Version": API_VERSION,
+            "User-Agent": USER_AGENT,
+            "Content-Type": "application/json",
+        }
+        self._transport = Transport(
+            session=session,
+            connector_limit=connector_limit,
+            trust_env=trust_env,
+            trace_configs=trace_configs,
+        )
+        # Imported here, not per call: loading the models takes tens of milliseconds,
+        # which is fine at startup and not inside a request.
+        models_module = importlib.import_module(".models", __package__)
+        self._routes = {
+            name: _Route(
+                name,
+                self.base_url + endpoint.path,
+                getattr(models_module, endpoint.request),
+                getattr(models_module, endpoint.response),
+            )
+            for name, endpoint in ENDPOINTS.items()
+        }
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<AsyncLinkSession {self.base_url} client_id={self.client_id!r} {state}>"
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    @property
+    def http_session(self) -> aiohttp.ClientSession | None:
+        """The underlying `aiohttp.ClientSession`, once the first call made it."""
+        return self._transport.session
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool (not a session passed in). Safe to call twice."""
+        await self._transport.close()
+
+    # -- the endpoints ---------------------------------------------------------------
+
+    async def link_token_create(
+        self,
+        request: models.LinkTokenCreateRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> models.LinkTokenCreateResponse:
+        """Create a link token to open Link with (`POST /link/token/create`).
+
+        Args:
+            request: who the user is and which products and flow to open.
+            timeout: this call's limits instead of the session's.
+            retry: this call's retry policy instead of the session's.
+
+        Raises:
+            RequestValidationError: the request breaks the contract; nothing was sent.
+            PlaidAPIError: Plaid refused it (a subclass per `error_type`).
+            TransportError: no answer (`PlaidTimeoutError` when out of time).
+            UnexpectedResponseError: an answer not of the contract's shape.
+        """
+        return await self._call("link_token_create", request, timeout, retry)  # type: ignore[return-value]
+
+    async def link_token_get(
+        self,
+        request: models.LinkTokenGetRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> models.LinkTokenGetResponse:
+        """Read back a link token's settings and sessions (`POST /link/token/get`).
+
+        Raises the same errors as `link_token_create`; an unknown token is an
+        `InvalidInputError` with code `INVALID_LINK_TOKEN`.
+        """
+        return await self._call("link_token_get", request, timeout, retry)  # type: ignore[return-value]
+
+    async def link_profile_eligibility_check(
+        self,
+        request: models.LinkProfileEligibilityCheckRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> models.LinkProfileEligibilityCheckResponse:
+        """Check whether a user has a saved profile that fits
+        (`POST /link/profile/eligibility/check`).
+
+        Raises the same errors as `link_token_create`.
+        """
+        return await self._call("link_profile_eligibility_check", request, timeout, retry)  # type: ignore[return-value]
+
+    async def link_oauth_correlation_id_exchange(
+        self,
+        request: models.LinkOAuthCorrelationIdExchangeRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> models.LinkOAuthCorrelationIdExchangeResponse:
+        """Exchange an OAuth redirect's correlation id for its link token
+        (`POST /link/oauth/correlation_id/exchange`).
+
+        Raises the same errors as `link_token_create`.
+        """
+        return await self._call("link_oauth_correlation_id_exchange", request, timeout, retry)  # type: ignore[return-value]
+
+    # -- the one request path ------------------------------------------------------------
+
+    async def _call(
+        self,
+        name: str,
+        request: Model,
+        timeout: float | Timeout | None,
+        retry: RetryPolicy | None,
+    ) -> Model:
+        route = self._routes[name]
+        body = self._encode(route, request)
+        limits = self.timeout if timeout is None else Timeout.of(timeout)
+        policy = self.retry if retry is None else retry
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limits.total
+        # The first attempt runs without tenacity: most calls succeed at once, and
+        # tenacity's machinery costs as much CPU as the rest of the call. A retryable
+        # failure hands over to tenacity, which replays it as attempt 1.
+        try:
+            return await self._attempt(route, body, limits, deadline, 1)
+        except PlaidLinkError as error:
+            _stamp(error, route.name, 1)
+            if policy.max_attempts == 1 or not is_retryable(error):
+                raise
+            first = error
+        retrying = policy.retrying(
+            deadline=deadline, clock=loop.time, before_sleep=_log_retry(route.name, policy)
+        )
+        async for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                if number == 1:
+                    raise first
+                try:
+                    return await self._attempt(route, body, limits, deadline, number)
+                except PlaidLinkError as error:
+                    _stamp(error, route.name, number)
+                    raise
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _encode(self, route: _Route, request: Model) -> bytes:
+        if not isinstance(request, route.request):
+            got = type(request).__name__
+            raise RequestValidationError(
+                route.request.__name__,
+                [FieldError("", f"{route.name} takes a {route.request.__name__}, got {got}")],
+            )
+        # Unknown enum strings go through: Plaid may know a product these models do not.
+        validate(request, allow_unknown_enum_values=True)
+        return _encode_json(to_dict(request)).encode()
+
+    async def _attempt(
+        self, route: _Route, body: bytes, limits: Timeout, deadline: float, number: int
+    ) -> Model:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        remaining = deadline - started
+        if remaining <= 0:
+            raise PlaidTimeoutError(
+                f"the call's overall timeout of {limits.total:g} s passed",
+                endpoint=route.name,
+                retryable=False,
+            )
+        budget = min(limits.attempt, remaining)
+        client_timeout = _client_timeout(budget, limits.connect)
+        status: int | None = None
+        request_id: str | None = None
+        try:
+            raw = await self._transport.post(
+                route.url, body=body, headers=self._headers, timeout=client_timeout
+            )
+            status = raw.status
+            result = decode(raw, route.response, endpoint=route.name)
+            request_id = getattr(result, "request_id", None)
+            return result
+        except PlaidTimeoutError as error:
+            which = "the call's overall timeout" if budget < limits.attempt else "attempt timeout"
+            error.message = f"no answer within {budget:.3g} s ({which}; {error.message})"
+            raise
+        except PlaidLinkError as error:
+            request_id = getattr(error, "request_id", None)
+            raise
+        finally:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s attempt %d: %s in %.1f ms, request_id=%s",
+                    route.name,
+                    number,
+                    f"HTTP {status}" if status is not None else "no answer",
+                    (loop.time() - started) * 1000,
+                    request_id,
+                )
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
+    # Cached: almost every attempt has the full attempt budget, so the same pair recurs.
+    return aiohttp.ClientTimeout(total=total, connect=min(connect, total))
+
+
+def _stamp(error: PlaidLinkError, endpoint: str, attempts: int) -> None:
+    # Every error a call raises has both attributes (see _exceptions).
+    error.attempts = attempts  # type: ignore[attr-defined]
+    error.endpoint = endpoint  # type: ignore[attr-defined]
+
+
+def _log_retry(name: str, policy: RetryPolicy) -> Any:
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.info(
+            "%s attempt %d of %d failed (%s); retrying in %.2f s",
+            name,
+            state.attempt_number,
+            policy.max_attempts,
+            error,
+            state.upcoming_sleep,
+        )
+
+    return before_sleep

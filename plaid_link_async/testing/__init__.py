@@ -1,0 +1,29 @@
+"""Test against Plaid without Plaid: the fake server, its faults, and the pytest plugin.
+
+    async with FakePlaidServer() as fake:
+        fake.inject("link_token_create", Fault.rate_limit(retry_after=1))
+        async with AsyncLinkSession(fake.client_id, "test-secret", base_url=fake.url) as plaid:
+            ...
+
+With this package installed, pytest also offers the `fake_plaid` and `plaid_session`
+fixtures. `python -m plaid_link_async.testing` serves the fake from the command line.
+"""
+
+from ._faults import Fault, FaultKind
+from ._server import (
+    ANY_ENDPOINT,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_SECRET,
+    FakePlaidServer,
+    RecordedRequest,
+)
+
+__all__ = [
+    "ANY_ENDPOINT",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_SECRET",
+    "FakePlaidServer",
+    "Fault",
+    "FaultKind",
+    "RecordedRequest",
+]

@@ -1,0 +1,64 @@
+"""`python -m plaid_link_async.testing`: serve the fake Plaid server until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._server import DEFAULT_CLIENT_ID, DEFAULT_SECRET, FakePlaidServer
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The fake server's options; `plaid-link fake-server` shares them."""
+    parser = parser or argparse.ArgumentParser(
+        prog="python -m plaid_link_async.testing",
+        description="Serve the fake Plaid Link API (for tests, in any language).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (0: a free one)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay every answer by this much"
+    )
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="client id to accept")
+    parser.add_argument("--secret", default=DEFAULT_SECRET, help="secret to accept")
+    return parser
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Serve until SIGINT or SIGTERM; the URL is the first line printed."""
+    fake = FakePlaidServer(
+        client_id=args.client_id,
+        secret=args.secret,
+        host=args.host,
+        port=args.port,
+        latency=args.latency_ms / 1000,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers
+            loop.add_signal_handler(signum, stop.set)
+    async with fake:
+        print(fake.url, flush=True)
+        print(
+            f"fake Plaid server: client_id={fake.client_id}, Plaid-Version 2020-09-14; "
+            "Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

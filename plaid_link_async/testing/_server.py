@@ -1,0 +1,541 @@
+"""`FakePlaidServer`: the four Link endpoints on 127.0.0.1, with faults and a request log."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime
+import json
+import random
+import socket
+import string
+import struct
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+from aiohttp import web
+
+from .._converter import from_dict
+from .._datetimes import format_datetime
+from .._endpoints import ENDPOINTS
+from .._exceptions import RequestValidationError, UnexpectedResponseError
+from .._redact import MASK
+from .._validation import validate
+from ._faults import Fault, FaultKind
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+#: Credentials the fake accepts unless told otherwise.
+DEFAULT_CLIENT_ID: Final = "test-client-id"
+DEFAULT_SECRET: Final = "test-secret"
+API_VERSION: Final = "2020-09-14"
+ANY_ENDPOINT: Final = "*"
+
+TOKEN_LIFETIME: Final = datetime.timedelta(hours=4)
+# Plaid gives update-mode tokens (made for an existing Item) half an hour.
+UPDATE_TOKEN_LIFETIME: Final = datetime.timedelta(minutes=30)
+
+_ROUTES: Final = {endpoint.path: name for name, endpoint in ENDPOINTS.items()}
+_ID_ALPHABET: Final = string.ascii_letters + string.digits
+_CREDENTIAL_FIELDS: Final = ("client_id", "secret")
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One request as the fake received it; the secret header is masked."""
+
+    endpoint: str | None
+    path: str
+    headers: Mapping[str, str]
+    body: Any
+
+
+class _Reply(Exception):
+    """Raised inside a handler to answer with a Plaid error body."""
+
+    def __init__(self, status: int, error_type: str, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.error_code = error_code
+        self.message = message
+
+
+class FakePlaidServer:
+    """Plaid's Link endpoints, served by aiohttp on 127.0.0.1, for tests and demos.
+
+    `async with FakePlaidServer() as fake:` serves on a free port at `fake.url`. It checks
+    credentials, the `Plaid-Version` header and request bodies against the contract,
+    remembers the link tokens it issues, and can be told to fail (`inject`).
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        secret: str = DEFAULT_SECRET,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        environment: str = "sandbox",
+    ) -> None:
+        self.client_id = client_id
+        self._secret = secret
+        self.host = host
+        self.port = port
+        #: Seconds every answer waits before it is sent.
+        self.latency = latency
+        self.environment = environment
+        self.requests: list[RecordedRequest] = []
+        #: Phone numbers `link_profile_eligibility_check` reports a matching profile for.
+        self.eligible_phone_numbers: set[str] = set()
+        self._tokens: dict[str, dict[str, Any]] = {}
+        self._correlation_ids: dict[str, str] = {}
+        self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(
+            collections.deque
+        )
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    def __repr__(self) -> str:
+        where = self.url if self._runner is not None else "not started"
+        return f"<FakePlaidServer {where}>"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL to give `AsyncLinkSession(base_url=...)`."""
+        if self._runner is None:
+            raise RuntimeError("FakePlaidServer is not started: use `async with` or start()")
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Bind and serve; with port 0 a free port is picked and stored in `port`."""
+        if self._runner is not None:
+            return
+        self._closing = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        server = site._server
+        if self.port == 0 and isinstance(server, asyncio.base_events.Server):
+            self.port = server.sockets[0].getsockname()[1]
+        self._runner = runner
+
+    async def close(self) -> None:
+        """Stop serving; hanging requests are released first. Safe to call twice."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self._closing.set()
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- test controls -----------------------------------------------------------------
+
+    def inject(self, endpoint: str, *faults: Fault) -> None:
+        """Queue `faults` for `endpoint` (a method name, or "*" for any); each is used once."""
+        if endpoint != ANY_ENDPOINT and endpoint not in ENDPOINTS:
+            known = ", ".join(sorted(ENDPOINTS))
+            raise ValueError(f"unknown endpoint {endpoint!r}: use one of {known} or '*'")
+        self._faults[endpoint].extend(faults)
+
+    def pending_faults(self, endpoint: str = ANY_ENDPOINT) -> int:
+        """How many queued faults `endpoint` has not used yet."""
+        return len(self._faults.get(endpoint, ()))
+
+    def requests_for(self, endpoint: str) -> list[RecordedRequest]:
+        """The recorded requests of one endpoint, oldest first."""
+        return [request for request in self.requests if request.endpoint == endpoint]
+
+    def reset(self) -> None:
+        """Forget requests, faults, tokens, correlation ids and eligible numbers."""
+        self.requests.clear()
+        self._faults.clear()
+        self._tokens.clear()
+        self._correlation_ids.clear()
+        self.eligible_phone_numbers.clear()
+
+    def add_link_session(
+        self,
+        link_token: str,
+        *,
+        institution_id: str = "ins_109508",
+        institution_name: str = "First Platypus Bank",
+        accounts: Iterable[Mapping[str, Any]] | None = None,
+    ) -> str:
+        """Attach a finished Link session to `link_token`; returns its `public_token`."""
+        record = self._tokens.get(link_token)
+        if record is None:
+            raise KeyError(f"unknown link token {link_token!r}")
+        public_token = f"public-{self.environment}-{uuid.uuid4()}"
+        session_id = str(uuid.uuid4())
+        started = _now()
+        finished = started + datetime.timedelta(seconds=42)
+        institution = {"name": institution_name, "institution_id": institution_id}
+        account_list = (
+            [dict(account) for account in accounts]
+            if accounts is not None
+            else [
+                {
+                    "id": _request_id(37),
+                    "name": "Plaid Checking",
+                    "mask": "0000",
+                    "type": "depository",
+                    "subtype": "checking",
+                    "verification_status": None,
+                    "class_type": None,
+                }
+            ]
+        )
+        events = [
+            self._event("OPEN", started, view_name=None),
+            self._event(
+                "SELECT_INSTITUTION",
+                started,
+                institution_id=institution_id,
+                institution_name=institution_name,
+            ),
+            self._event(
+                "HANDOFF",
+                finished,
+                institution_id=institution_id,
+                institution_name=institution_name,
+            ),
+        ]
+        record["link_sessions"].append(
+            {
+                "link_session_id": session_id,
+                "started_at": format_datetime(started),
+                "finished_at": format_datetime(finished),
+                "on_success": {
+                    "public_token": public_token,
+                    "metadata": {
+                        "institution": institution,
+                        "accounts": account_list,
+                        "link_session_id": session_id,
+                        "transfer_status": None,
+                    },
+                },
+                "events": events,
+                "results": {
+                    "item_add_results": [
+                        {
+                            "public_token": public_token,
+                            "accounts": account_list,
+                            "institution": institution,
+                        }
+                    ]
+                },
+            }
+        )
+        return public_token
+
+    def register_correlation_id(self, correlation_id: str, link_token: str) -> None:
+        """Make `correlation_id` exchangeable for `link_token`."""
+        self._correlation_ids[correlation_id] = link_token
+
+    def link_tokens(self) -> list[str]:
+        """The link tokens issued so far, oldest first."""
+        return list(self._tokens)
+
+    # -- serving -----------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", errors="replace")
+        endpoint = _ROUTES.get(request.path)
+        self.requests.append(
+            RecordedRequest(
+                endpoint=endpoint,
+                path=request.path,
+                headers={
+                    key: MASK if key.lower() == "plaid-secret" else value
+                    for key, value in request.headers.items()
+                },
+                body=_mask_body_secret(body),
+            )
+        )
+        fault = self._next_fault(endpoint)
+        delay = self.latency
+        if fault is not None and fault.kind == FaultKind.LATENCY:
+            delay += fault.seconds or 0.0
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if fault is not None and fault.kind != FaultKind.LATENCY:
+            return await self._fault(request, fault, endpoint)
+        try:
+            return self._json(200, self._serve(request, endpoint, body))
+        except _Reply as reply:
+            return self._error(reply.status, reply.error_type, reply.error_code, reply.message)
+
+    def _next_fault(self, endpoint: str | None) -> Fault | None:
+        for key in (endpoint, ANY_ENDPOINT):
+            queue = self._faults.get(key) if key is not None else None
+            if queue:
+                return queue.popleft()
+        return None
+
+    async def _fault(
+        self, request: web.Request, fault: Fault, endpoint: str | None
+    ) -> web.StreamResponse:
+        kind = fault.kind
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        if kind == FaultKind.PLAID_ERROR:
+            return self._error(
+                fault.status,
+                fault.error_type or "API_ERROR",
+                fault.error_code or "INTERNAL_SERVER_ERROR",
+                fault.error_message or "",
+                headers=headers,
+            )
+        if kind == FaultKind.PROXY_ERROR:
+            page = (
+                f"<html><head><title>{fault.status} Bad Gateway</title></head>"
+                f"<body><center><h1>{fault.status} Bad Gateway</h1></center></body></html>"
+            )
+            return web.Response(
+                status=fault.status, text=page, content_type="text/html", headers=headers
+            )
+        if kind == FaultKind.CONNECTION_RESET:
+            _reset(request)
+            raise asyncio.CancelledError  # nothing may be written on a reset connection
+        if kind == FaultKind.HANG:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), fault.seconds)
+            return self._error(503, "API_ERROR", "INTERNAL_SERVER_ERROR", "hung on purpose")
+        if kind == FaultKind.MALFORMED_JSON:
+            return web.Response(
+                status=fault.status,
+                body=b'{"link_token": "link-sandbox-',
+                content_type="application/json",
+            )
+        if kind == FaultKind.EMPTY_BODY:
+            return web.Response(status=fault.status, body=b"", content_type="application/json")
+        assert kind == FaultKind.WRONG_SHAPE
+        return self._json(200, {"unexpected": True, "request_id": _request_id()})
+
+    def _serve(self, request: web.Request, endpoint: str | None, body: Any) -> dict[str, Any]:
+        if endpoint is None or request.method != "POST":
+            where = f"{request.method} {request.path}"
+            raise _Reply(404, "INVALID_REQUEST", "NOT_FOUND", f"no such endpoint: {where}")
+        self._check_headers(request, body)
+        model = self._parse(endpoint, body)
+        handler = getattr(self, f"_do_{endpoint}")
+        result: dict[str, Any] = handler(model, body)
+        result["request_id"] = _request_id()
+        return result
+
+    def _check_headers(self, request: web.Request, body: Any) -> None:
+        version = request.headers.get("Plaid-Version")
+        if version != API_VERSION:
+            raise _Reply(
+                400,
+                "INVALID_REQUEST",
+                "INVALID_HEADERS" if version is None else "INCOMPATIBLE_API_VERSION",
+                f"the Plaid-Version header must be {API_VERSION}, got {version!r}",
+            )
+        # Plaid also takes the credentials in the body; the headers win when both are there.
+        fields = body if isinstance(body, dict) else {}
+        client_id = request.headers.get("PLAID-CLIENT-ID") or fields.get("client_id")
+        secret = request.headers.get("PLAID-SECRET") or fields.get("secret")
+        missing = [
+            name for name, value in (("client_id", client_id), ("secret", secret)) if not value
+        ]
+        if missing:
+            raise _Reply(
+                400,
+                "INVALID_REQUEST",
+                "MISSING_FIELDS",
+                "the following required fields are missing: " + ", ".join(missing),
+            )
+        if client_id != self.client_id or secret != self._secret:
+            raise _Reply(
+                400,
+                "INVALID_INPUT",
+                "INVALID_API_KEYS",
+                "invalid client_id or secret provided",
+            )
+
+    def _parse(self, endpoint: str, body: Any) -> Any:
+        if not isinstance(body, dict):
+            raise _Reply(
+                400, "INVALID_REQUEST", "INVALID_BODY", "the request body must be a JSON object"
+            )
+        from .. import models
+
+        cls = getattr(models, ENDPOINTS[endpoint].request)
+        fields = {key: value for key, value in body.items() if key not in _CREDENTIAL_FIELDS}
+        try:
+            model = from_dict(cls, fields)
+        except UnexpectedResponseError as error:
+            code = "MISSING_FIELDS" if "missing" in error.message else "INVALID_FIELD"
+            raise _Reply(400, "INVALID_REQUEST", code, f"{error.path}: {error.message}") from None
+        if model.extra:
+            raise _Reply(
+                400,
+                "INVALID_REQUEST",
+                "UNKNOWN_FIELDS",
+                "the following fields are not recognized by this endpoint: "
+                + ", ".join(sorted(model.extra)),
+            )
+        try:
+            validate(model)
+        except RequestValidationError as error:
+            message = "; ".join(map(str, error.errors))
+            raise _Reply(400, "INVALID_REQUEST", "INVALID_FIELD", message) from None
+        return model
+
+    # -- the endpoints -----------------------------------------------------------------
+
+    def _do_link_token_create(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        token = f"link-{self.environment}-{uuid.uuid4()}"
+        created = _now()
+        lifetime = UPDATE_TOKEN_LIFETIME if body.get("access_token") else TOKEN_LIFETIME
+        expiration = created + lifetime
+        self._tokens[token] = {
+            "created_at": format_datetime(created),
+            "expiration": format_datetime(expiration),
+            "metadata": {
+                "initial_products": body.get("products") or [],
+                "webhook": body.get("webhook"),
+                "country_codes": body["country_codes"],
+                "language": body.get("language"),
+                "redirect_uri": body.get("redirect_uri"),
+                "client_name": body.get("client_name"),
+                **{
+                    key: body[key]
+                    for key in ("institution_data", "account_filters", "user_token")
+                    if key in body
+                },
+            },
+            "link_sessions": [],
+        }
+        return {"link_token": token, "expiration": format_datetime(expiration)}
+
+    def _do_link_token_get(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        record = self._tokens.get(model.link_token)
+        if record is None:
+            message = "the link token is unknown or expired"
+            raise _Reply(400, "INVALID_INPUT", "INVALID_LINK_TOKEN", message)
+        result = {
+            "link_token": model.link_token,
+            "created_at": record["created_at"],
+            "expiration": record["expiration"],
+            "metadata": record["metadata"],
+        }
+        if record["link_sessions"]:
+            result["link_sessions"] = record["link_sessions"]
+        return result
+
+    def _do_link_profile_eligibility_check(
+        self, model: Any, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {"profile_matches": model.user.phone_number in self.eligible_phone_numbers}
+
+    def _do_link_oauth_correlation_id_exchange(
+        self, model: Any, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        token = self._correlation_ids.get(model.link_correlation_id)
+        if token is None:
+            raise _Reply(
+                400,
+                "INVALID_INPUT",
+                "INVALID_LINK_CORRELATION_ID",
+                "the link_correlation_id is unknown or expired",
+            )
+        return {"link_token": token}
+
+    # -- answers -----------------------------------------------------------------------
+
+    @staticmethod
+    def _json(status: int, data: Any, headers: Mapping[str, str] | None = None) -> web.Response:
+        return web.Response(
+            status=status,
+            body=json.dumps(data, separators=(",", ":")).encode(),
+            content_type="application/json",
+            headers=headers,
+        )
+
+    def _error(
+        self,
+        status: int,
+        error_type: str,
+        error_code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> web.Response:
+        body: dict[str, Any] = {
+            "error_type": error_type,
+            "error_code": error_code,
+            "error_message": message,
+            "display_message": None,
+            "request_id": _request_id(),
+            "causes": [],
+            "status": status,
+            "documentation_url": f"https://plaid.com/docs/errors/{error_type.lower()}/",
+            "suggested_action": None,
+        }
+        return self._json(status, body, headers)
+
+    @staticmethod
+    def _event(name: str, when: datetime.datetime, **metadata: Any) -> dict[str, Any]:
+        return {
+            "event_name": name,
+            "timestamp": format_datetime(when),
+            "event_id": str(uuid.uuid4()),
+            "event_metadata": {"request_id": _request_id(), **metadata},
+        }
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def _request_id(length: int = 15) -> str:
+    return "".join(random.choices(_ID_ALPHABET, k=length))
+
+
+def _mask_body_secret(body: Any) -> Any:
+    if isinstance(body, dict) and "secret" in body:
+        return {**body, "secret": MASK}
+    return body
+
+
+def _reset(request: web.Request) -> None:
+    """Abort the connection with a TCP RST (linger 0), as a crashed peer would."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
