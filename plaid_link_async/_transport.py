@@ -107,7 +107,9 @@ class Transport:
                 trace_configs=self._trace_configs,
                 # Timeouts come with each request; none on the session.
                 timeout=aiohttp.ClientTimeout(total=None),
-                auto_decompress=True,
+                # Plaid's API sets no cookies worth keeping; a jar costs time per request
+                # and would carry state from one user's call into the next.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         elif session.closed:
             raise SessionClosedError("the aiohttp.ClientSession passed in is closed")

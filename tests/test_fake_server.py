@@ -1,0 +1,181 @@
+"""The fake Plaid server on its own: contract checks, Plaid-shaped errors, state, its CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from typing import Any
+
+import aiohttp
+import pytest
+
+from plaid_link_async import from_dict
+from plaid_link_async import models as m
+from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, RecordedRequest
+
+GOOD_HEADERS = {
+    "PLAID-CLIENT-ID": "test-client-id",
+    "PLAID-SECRET": DEFAULT_SECRET,
+    "Plaid-Version": "2020-09-14",
+}
+CREATE_BODY = {
+    "client_name": "App",
+    "language": "en",
+    "country_codes": ["US"],
+    "user": {"client_user_id": "u-1"},
+    "products": ["auth"],
+}
+
+
+async def _post(
+    fake: FakePlaidServer, path: str, body: Any, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as http:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        async with http.post(
+            fake.url + path, data=data, headers=GOOD_HEADERS if headers is None else headers
+        ) as response:
+            return response.status, await response.json()
+
+
+def _assert_plaid_error(body: Any, error_type: str, error_code: str) -> m.PlaidError:
+    error = from_dict(m.PlaidError, body)
+    assert (error.error_type, error.error_code) == (error_type, error_code)
+    assert error.request_id
+    return error
+
+
+@pytest.mark.parametrize(
+    ("headers", "error_type", "code"),
+    [
+        ({**GOOD_HEADERS, "PLAID-SECRET": "nope"}, "INVALID_INPUT", "INVALID_API_KEYS"),
+        ({"Plaid-Version": "2020-09-14"}, "INVALID_REQUEST", "MISSING_FIELDS"),
+        (
+            {**GOOD_HEADERS, "Plaid-Version": "2018-05-22"},
+            "INVALID_REQUEST",
+            "INCOMPATIBLE_API_VERSION",
+        ),
+        (
+            {k: v for k, v in GOOD_HEADERS.items() if k != "Plaid-Version"},
+            "INVALID_REQUEST",
+            "INVALID_HEADERS",
+        ),
+    ],
+)
+async def test_credentials_and_version_are_checked(
+    fake_plaid: FakePlaidServer, headers: dict[str, str], error_type: str, code: str
+) -> None:
+    status, body = await _post(fake_plaid, "/link/token/create", CREATE_BODY, headers)
+    assert status == 400
+    _assert_plaid_error(body, error_type, code)
+
+
+async def test_credentials_may_also_come_in_the_body(fake_plaid: FakePlaidServer) -> None:
+    body = {**CREATE_BODY, "client_id": "test-client-id", "secret": DEFAULT_SECRET}
+    status, answer = await _post(
+        fake_plaid, "/link/token/create", body, {"Plaid-Version": "2020-09-14"}
+    )
+    assert status == 200
+    assert answer["link_token"].startswith("link-sandbox-")
+    assert fake_plaid.requests[0].body["secret"] == "***"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "named"),
+    [
+        ({**CREATE_BODY, "user": {}}, "MISSING_FIELDS", "user.client_user_id"),
+        ({**CREATE_BODY, "language": 7}, "INVALID_FIELD", "language"),
+        ({**CREATE_BODY, "country_codes": []}, "INVALID_FIELD", "country_codes"),
+        ({**CREATE_BODY, "country_codes": ["XX"]}, "INVALID_FIELD", "country_codes[0]"),
+        ({**CREATE_BODY, "client_name": ""}, "INVALID_FIELD", "client_name"),
+        ({**CREATE_BODY, "colour": "red"}, "UNKNOWN_FIELDS", "colour"),
+        ([1, 2], "INVALID_BODY", "JSON object"),
+        (b"{not json", "INVALID_BODY", "JSON object"),
+    ],
+)
+async def test_bodies_are_checked_against_the_contract(
+    fake_plaid: FakePlaidServer, body: Any, code: str, named: str
+) -> None:
+    status, answer = await _post(fake_plaid, "/link/token/create", body)
+    assert status == 400
+    error = _assert_plaid_error(answer, "INVALID_REQUEST", code)
+    assert named in error.error_message
+
+
+async def test_unknown_paths_are_not_found(fake_plaid: FakePlaidServer) -> None:
+    status, answer = await _post(fake_plaid, "/item/get", {})
+    assert status == 404
+    _assert_plaid_error(answer, "INVALID_REQUEST", "NOT_FOUND")
+    assert fake_plaid.requests[0] == RecordedRequest(
+        endpoint=None, path="/item/get", headers=fake_plaid.requests[0].headers, body={}
+    )
+
+
+async def test_tokens_are_remembered_and_reset_forgets_them(fake_plaid: FakePlaidServer) -> None:
+    status, created = await _post(fake_plaid, "/link/token/create", CREATE_BODY)
+    token = created["link_token"]
+    assert fake_plaid.link_tokens() == [token]
+    status, info = await _post(fake_plaid, "/link/token/get", {"link_token": token})
+    assert status == 200
+    parsed = from_dict(m.LinkTokenGetResponse, info)
+    assert parsed.metadata.initial_products == ["auth"]
+    assert "link_sessions" not in info
+    fake_plaid.reset()
+    assert fake_plaid.requests == []
+    status, answer = await _post(fake_plaid, "/link/token/get", {"link_token": token})
+    _assert_plaid_error(answer, "INVALID_INPUT", "INVALID_LINK_TOKEN")
+
+
+def test_link_sessions_need_a_known_token() -> None:
+    with pytest.raises(KeyError, match="unknown link token"):
+        FakePlaidServer().add_link_session("link-sandbox-missing")
+
+
+def test_url_needs_a_started_server() -> None:
+    fake = FakePlaidServer()
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = fake.url
+    assert "not started" in repr(fake)
+
+
+async def test_start_and_close_are_idempotent() -> None:
+    fake = FakePlaidServer()
+    await fake.start()
+    port = fake.port
+    await fake.start()
+    assert fake.port == port
+    assert repr(fake) == f"<FakePlaidServer http://127.0.0.1:{port}>"
+    await fake.close()
+    await fake.close()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "plaid_link_async.testing", "--latency-ms", "5"],
+        [sys.executable, "-m", "plaid_link_async", "fake-server", "--client-id", "other"],
+    ],
+)
+def test_command_line_server_prints_its_url_and_stops_on_ctrl_c(command: list[str]) -> None:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        client_id = "other" if "other" in command else "test-client-id"
+        request = urllib.request.Request(
+            url + "/link/token/create",
+            data=json.dumps(CREATE_BODY).encode(),
+            headers={**GOOD_HEADERS, "PLAID-CLIENT-ID": client_id},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()

@@ -1,0 +1,223 @@
+"""RetryPolicy: what is retried, how long it waits, Retry-After, deadlines, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from typing import Any
+
+import pytest
+
+from plaid_link_async import (
+    APIServerError,
+    ConfigurationError,
+    InvalidInputError,
+    PlaidTimeoutError,
+    RateLimitError,
+    RetryPolicy,
+    Timeout,
+    TransportError,
+    UnexpectedResponseError,
+)
+from plaid_link_async import (
+    models as m,
+)
+from plaid_link_async._retry import is_retryable, parse_retry_after
+from plaid_link_async.testing import FakePlaidServer, Fault
+
+from ._helpers import CREATE, acquired, session_for
+
+
+def _api_error(cls: type[Any], status: int, error_type: str) -> Any:
+    error = m.PlaidError(
+        error_type=error_type, error_code="X", error_message="x", display_message=None
+    )
+    return cls(error, status=status)
+
+
+def test_defaults_retry_twice_with_capped_backoff() -> None:
+    policy = RetryPolicy()
+    assert policy.max_attempts == 3
+    waits = [policy.backoff(n) for n in range(1, 8)]
+    assert 0.375 <= waits[0] <= 0.5
+    assert 0.75 <= waits[1] <= 1.0
+    assert all(wait <= 8.0 for wait in waits)
+    assert waits[-1] >= 6.0  # capped at 8 s, less at most 25 % jitter
+
+
+def test_jitter_spreads_the_waits() -> None:
+    policy = RetryPolicy(initial_delay=1.0, jitter=0.5)
+    waits = {round(policy.backoff(1), 6) for _ in range(50)}
+    assert len(waits) > 40
+    assert all(0.5 <= wait <= 1.0 for wait in waits)
+    assert RetryPolicy(initial_delay=1.0, jitter=0).backoff(1) == 1.0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_attempts": 0},
+        {"max_attempts": True},
+        {"initial_delay": -1},
+        {"max_delay": float("nan")},
+        {"jitter": 1.5},
+        {"max_retry_after": -0.1},
+    ],
+)
+def test_bad_policies_are_refused(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="RetryPolicy"):
+        RetryPolicy(**options)
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (_api_error(APIServerError, 500, "API_ERROR"), True),
+        (_api_error(APIServerError, 503, "API_ERROR"), True),
+        (_api_error(RateLimitError, 429, "RATE_LIMIT_EXCEEDED"), True),
+        (_api_error(RateLimitError, 400, "RATE_LIMIT_EXCEEDED"), True),
+        (_api_error(InvalidInputError, 400, "INVALID_INPUT"), False),
+        (_api_error(InvalidInputError, 408, "INVALID_INPUT"), True),
+        (UnexpectedResponseError("x", status=502), True),
+        (UnexpectedResponseError("x", status=200), False),
+        (UnexpectedResponseError("x", status=404), False),
+        (TransportError("reset"), True),
+        (TransportError("bad url", retryable=False), False),
+        (PlaidTimeoutError("slow"), True),
+        (ValueError("not ours"), False),
+    ],
+)
+def test_what_is_retried(error: BaseException, retried: bool) -> None:
+    assert is_retryable(error) is retried
+
+
+def test_retry_after_in_seconds_and_as_an_http_date() -> None:
+    assert parse_retry_after({"Retry-After": "3"}) == 3.0
+    assert parse_retry_after({"Retry-After": " 1.5 "}) == 1.5
+    assert parse_retry_after({"Retry-After": "-4"}) == 0.0
+    now = time.time()
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert 28 <= (parse_retry_after({"Retry-After": date}, now=now) or 0) <= 30
+    for bad in ("soon", "", "inf", "nan", "Mon, 99 Foo 2020"):
+        assert parse_retry_after({"Retry-After": bad}) is None
+    assert parse_retry_after({}) is None
+
+
+def test_retry_after_replaces_backoff_up_to_its_cap() -> None:
+    policy = RetryPolicy(max_retry_after=5)
+    hinted = UnexpectedResponseError("x", status=503, retry_after=2.0)
+    assert policy.wait_for(hinted, 1) == 2.0
+    assert policy.wait_for(UnexpectedResponseError("x", retry_after=60.0), 1) == 5.0
+    assert policy.wait_for(UnexpectedResponseError("x"), 1) <= 0.5
+
+
+async def test_retry_after_is_honoured(fake_plaid: FakePlaidServer) -> None:
+    async with session_for(fake_plaid, retry=RetryPolicy(initial_delay=0)) as plaid:
+        fake_plaid.inject("link_token_create", Fault.rate_limit(retry_after=0.3))
+        started = time.perf_counter()
+        await plaid.link_token_create(CREATE)
+        assert 0.3 <= time.perf_counter() - started < 2.0
+
+
+async def test_retry_after_as_http_date_is_honoured(fake_plaid: FakePlaidServer) -> None:
+    async with session_for(fake_plaid, retry=RetryPolicy(initial_delay=0)) as plaid:
+        when = email.utils.formatdate(time.time() + 2, usegmt=True)  # 1 to 2 s away
+        fake_plaid.inject("link_token_create", Fault.proxy_error(503, retry_after=when))
+        started = time.perf_counter()
+        await plaid.link_token_create(CREATE)
+        assert 0.9 <= time.perf_counter() - started < 3.0
+
+
+async def test_retry_after_is_capped(fake_plaid: FakePlaidServer) -> None:
+    policy = RetryPolicy(max_retry_after=0.1)
+    async with session_for(fake_plaid, retry=policy) as plaid:
+        fake_plaid.inject("link_token_create", Fault.rate_limit(retry_after=3600))
+        started = time.perf_counter()
+        await plaid.link_token_create(CREATE)
+        assert time.perf_counter() - started < 1.0
+
+
+async def test_a_hanging_server_times_out_within_the_attempt_timeout(
+    fake_plaid: FakePlaidServer,
+) -> None:
+    async with session_for(fake_plaid, retry=RetryPolicy(max_attempts=1)) as plaid:
+        fake_plaid.inject("link_token_create", Fault.hang())
+        started = time.perf_counter()
+        with pytest.raises(PlaidTimeoutError) as caught:
+            await plaid.link_token_create(CREATE, timeout=Timeout(total=10, attempt=0.5))
+        elapsed = time.perf_counter() - started
+        assert 0.5 <= elapsed < 0.5 + 0.3
+        assert "no answer within 0.5 s (attempt timeout" in str(caught.value)
+        assert caught.value.attempts == 1
+        assert acquired(plaid) == 0
+
+
+async def test_the_overall_timeout_bounds_the_retries(fake_plaid: FakePlaidServer) -> None:
+    policy = RetryPolicy(max_attempts=10, initial_delay=0.05)
+    async with session_for(fake_plaid, retry=policy) as plaid:
+        fake_plaid.inject("link_token_create", *[Fault.hang()] * 10)
+        started = time.perf_counter()
+        with pytest.raises(PlaidTimeoutError) as caught:
+            await plaid.link_token_create(CREATE, timeout=Timeout(total=1.0, attempt=0.3))
+        assert time.perf_counter() - started < 1.0 + 0.3
+        assert 2 <= caught.value.attempts <= 4
+        assert acquired(plaid) == 0
+
+
+async def test_no_sleep_past_the_deadline(fake_plaid: FakePlaidServer) -> None:
+    # Retry-After of 5 s does not fit in a 1 s call: it gives up at once, with Plaid's error.
+    async with session_for(fake_plaid, retry=RetryPolicy(max_retry_after=10)) as plaid:
+        fake_plaid.inject("link_token_create", Fault.rate_limit(retry_after=5))
+        started = time.perf_counter()
+        with pytest.raises(RateLimitError) as caught:
+            await plaid.link_token_create(CREATE, timeout=1.0)
+        assert time.perf_counter() - started < 0.5
+        assert caught.value.attempts == 1
+        assert caught.value.retry_after == 5.0
+
+
+async def test_the_last_error_is_raised_with_the_attempts(fake_plaid: FakePlaidServer) -> None:
+    async with session_for(fake_plaid) as plaid:
+        fake_plaid.inject(
+            "link_token_create",
+            Fault.proxy_error(502),
+            Fault.connection_reset(),
+            Fault.server_error(503),
+        )
+        with pytest.raises(APIServerError) as caught:
+            await plaid.link_token_create(CREATE)
+        assert caught.value.attempts == 3
+        assert caught.value.status == 503
+        assert "after 3 attempts" in str(caught.value)
+
+
+async def test_a_cancelled_call_stops_at_once(fake_plaid: FakePlaidServer) -> None:
+    policy = RetryPolicy(max_retry_after=30)
+    async with session_for(fake_plaid, retry=policy, timeout=60) as plaid:
+        fake_plaid.inject("link_token_create", Fault.rate_limit(retry_after=20))
+        task = asyncio.create_task(plaid.link_token_create(CREATE))
+        await asyncio.sleep(0.2)  # now in the 20 s wait before the retry
+        started = time.perf_counter()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.perf_counter() - started < 0.1
+        assert len(fake_plaid.requests) == 1
+        assert acquired(plaid) == 0
+        await plaid.link_token_create(CREATE)  # still works
+
+
+async def test_retries_are_logged_at_info(
+    fake_plaid: FakePlaidServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="plaid_link_async")
+    async with session_for(fake_plaid) as plaid:
+        fake_plaid.inject("link_token_create", Fault.server_error())
+        await plaid.link_token_create(CREATE)
+    (record,) = caplog.records
+    assert record.levelname == "INFO"
+    message = record.getMessage()
+    assert "link_token_create attempt 1 of 3 failed" in message
+    assert "INTERNAL_SERVER_ERROR" in message
+    assert "request_id=" in message
