@@ -19,19 +19,16 @@ import argparse
 import asyncio
 import datetime
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
 
 from plaid_link_async import AsyncLinkSession
 from plaid_link_async import models as m
-from plaid_link_async.testing import DEFAULT_CLIENT_ID, DEFAULT_SECRET
+from plaid_link_async.testing import DEFAULT_CLIENT_ID, DEFAULT_SECRET, fake_server_process
 
 PAYLOAD: dict[str, Any] = {
     "client_name": "Bench App",
@@ -52,23 +49,6 @@ HEADERS = {
     "PLAID-SECRET": DEFAULT_SECRET,
     "Plaid-Version": "2020-09-14",
 }
-
-
-@contextmanager
-def fake_server(latency_ms: float):  # type: ignore[no-untyped-def]
-    """A fake Plaid server in a child process; yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "plaid_link_async.testing", "--latency-ms", str(latency_ms)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def run_workers(call: Callable[[], Awaitable[object]], calls: int, in_flight: int) -> None:
@@ -223,14 +203,14 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"1. {args.calls} link_token_create calls, 64 in flight, no latency")
-    with fake_server(0) as url:
+    with fake_server_process() as url:
         first = asyncio.run(against_raw_aiohttp(url, args.calls, args.rounds))
     report(first)
     cpu = ratio(first, "plaid_link_async", "raw aiohttp", 0)
     print(f"  CPU per call, ours / raw aiohttp: {cpu} (goal <= 1.10)")
 
     print(f"2. {args.calls} calls, 20 ms server latency, 32 in flight")
-    with fake_server(20) as url:
+    with fake_server_process(latency_ms=20) as url:
         second = asyncio.run(against_plaid_python(url, args.calls, max(3, args.rounds // 2)))
     if second:
         report(second)

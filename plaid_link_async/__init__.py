@@ -6,8 +6,10 @@ convert them to and from JSON-ready dicts, and `validate` checks a request again
 contract. `plaid_link_async.testing` holds the fake Plaid server.
 """
 
+from ._batch import BatchProgress, BatchResult, BatchRun, create_link_tokens
 from ._config import Environment, Timeout
 from ._converter import from_dict, to_dict
+from ._events import RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
     APIServerError,
     ConfigurationError,
@@ -28,14 +30,18 @@ from ._exceptions import (
     UnexpectedResponseError,
 )
 from ._model_base import ExtraFields, Model
+from ._progress import ProgressBar
 from ._retry import RetryPolicy
-from ._session import AsyncLinkSession
+from ._session import AsyncLinkSession, RawAPIResponse
 from ._validation import validate
 from ._version import __version__
 
 __all__ = [
     "APIServerError",
     "AsyncLinkSession",
+    "BatchProgress",
+    "BatchResult",
+    "BatchRun",
     "ConfigurationError",
     "Environment",
     "ExtraFields",
@@ -50,14 +56,20 @@ __all__ = [
     "PlaidAPIError",
     "PlaidLinkError",
     "PlaidTimeoutError",
+    "ProgressBar",
     "RateLimitError",
+    "RawAPIResponse",
+    "RequestEvent",
     "RequestValidationError",
+    "ResponseEvent",
+    "RetryEvent",
     "RetryPolicy",
     "SessionClosedError",
     "Timeout",
     "TransportError",
     "UnexpectedResponseError",
     "__version__",
+    "create_link_tokens",
     "from_dict",
     "to_dict",
     "validate",

@@ -8,20 +8,23 @@ import importlib
 import json
 import logging
 import platform
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Final, Generic, NamedTuple, TypeVar
 
 import aiohttp
+import attrs
 import tenacity
 
+from ._batch import DEFAULT_CONCURRENCY, BatchRun, ProgressCallback
 from ._config import Environment, Timeout, resolve_settings
 from ._converter import to_dict
 from ._decode import decode
 from ._endpoints import ENDPOINTS
+from ._events import Hook, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import FieldError, PlaidLinkError, PlaidTimeoutError, RequestValidationError
 from ._model_base import Model
 from ._retry import RetryPolicy, is_retryable
-from ._transport import Transport
+from ._transport import RawResponse, Transport
 from ._validation import validate
 from ._version import __version__
 
@@ -47,6 +50,13 @@ DEFAULT_RETRY: Final = RetryPolicy()
 
 # One encoder for all: `json.dumps` with any option builds a new encoder per call.
 _encode_json: Final = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class _Outcome(NamedTuple):
+    result: Model
+    raw: RawResponse
+    attempts: int
+    elapsed: float
 
 
 class _Route(NamedTuple):
@@ -75,6 +85,8 @@ class AsyncLinkSession:
         connector_limit: most connections open at once (the own session's pool size).
         trace_configs: given to aiohttp as they are (tracing, OpenTelemetry).
         trust_env: let aiohttp read proxy settings from the environment.
+        on_request, on_response, on_retry: callables (or lists of them) given a
+            `RequestEvent`, `ResponseEvent` or `RetryEvent`; for metrics and tracing.
 
     Raises:
         ConfigurationError: credentials missing, unknown environment, or an unsafe URL.
@@ -94,6 +106,9 @@ class AsyncLinkSession:
         trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
         trust_env: bool = False,
         allow_insecure_http: bool = False,
+        on_request: Hook[RequestEvent] | Iterable[Hook[RequestEvent]] | None = None,
+        on_response: Hook[ResponseEvent] | Iterable[Hook[ResponseEvent]] | None = None,
+        on_retry: Hook[RetryEvent] | Iterable[Hook[RetryEvent]] | None = None,
     ) -> None:
         settings = resolve_settings(
             client_id, secret, environment, base_url, allow_http=allow_insecure_http
@@ -105,6 +120,9 @@ class AsyncLinkSession:
         self.client_id = settings.client_id
         self.timeout = Timeout.of(timeout)
         self.retry = retry
+        self._on_request = Hooks(on_request)
+        self._on_response = Hooks(on_response)
+        self._on_retry = Hooks(on_retry)
         self._headers: dict[str, str] = {
             "PLAID-CLIENT-ID": settings.client_id,
             "PLAID-SECRET": settings.secret,
@@ -181,7 +199,8 @@ class AsyncLinkSession:
             TransportError: no answer (`PlaidTimeoutError` when out of time).
             UnexpectedResponseError: an answer not of the contract's shape.
         """
-        return await self._call("link_token_create", request, timeout, retry)  # type: ignore[return-value]
+        outcome = await self._call("link_token_create", request, timeout, retry)
+        return outcome.result  # type: ignore[return-value]
 
     async def link_token_get(
         self,
@@ -195,7 +214,8 @@ class AsyncLinkSession:
         Raises the same errors as `link_token_create`; an unknown token is an
         `InvalidInputError` with code `INVALID_LINK_TOKEN`.
         """
-        return await self._call("link_token_get", request, timeout, retry)  # type: ignore[return-value]
+        outcome = await self._call("link_token_get", request, timeout, retry)
+        return outcome.result  # type: ignore[return-value]
 
     async def link_profile_eligibility_check(
         self,
@@ -209,7 +229,8 @@ class AsyncLinkSession:
 
         Raises the same errors as `link_token_create`.
         """
-        return await self._call("link_profile_eligibility_check", request, timeout, retry)  # type: ignore[return-value]
+        outcome = await self._call("link_profile_eligibility_check", request, timeout, retry)
+        return outcome.result  # type: ignore[return-value]
 
     async def link_oauth_correlation_id_exchange(
         self,
@@ -223,7 +244,51 @@ class AsyncLinkSession:
 
         Raises the same errors as `link_token_create`.
         """
-        return await self._call("link_oauth_correlation_id_exchange", request, timeout, retry)  # type: ignore[return-value]
+        outcome = await self._call("link_oauth_correlation_id_exchange", request, timeout, retry)
+        return outcome.result  # type: ignore[return-value]
+
+    def link_token_create_many(
+        self,
+        requests: Iterable[models.LinkTokenCreateRequest]
+        | AsyncIterable[models.LinkTokenCreateRequest],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_per_second: float | None = None,
+        retry: RetryPolicy | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> BatchRun:
+        """Create a link token per request, many at once; iterate the results as they finish.
+
+        `async for result in plaid.link_token_create_many(requests, concurrency=50):`
+        gives a `BatchResult` per input (its `index`, `request`, and `response` or
+        `error`). Inputs are pulled lazily from any iterable or async iterable, so a
+        generator of millions is fine. One failure never stops the batch; a rate limit
+        halves the concurrency of the whole batch, which climbs back when it is quiet.
+
+        Args:
+            requests: `LinkTokenCreateRequest`s, in any number.
+            concurrency: most calls in flight (also the starting point).
+            max_per_second: most calls started per second, if set.
+            retry: the retry policy of each call instead of the session's.
+            progress: called with a `BatchProgress` after every result
+                (`ProgressBar` draws one with tqdm).
+        """
+        return BatchRun(
+            self,
+            requests,
+            concurrency=concurrency,
+            max_per_second=max_per_second,
+            retry=retry,
+            progress=progress,
+        )
+
+    @property
+    def with_raw_response(self) -> RawCalls:
+        """The same four calls, returning a `RawAPIResponse` with status, headers and timing.
+
+        `(await plaid.with_raw_response.link_token_get(request)).headers`
+        """
+        return RawCalls(self)
 
     # -- the one request path ------------------------------------------------------------
 
@@ -233,25 +298,36 @@ class AsyncLinkSession:
         request: Model,
         timeout: float | Timeout | None,
         retry: RetryPolicy | None,
-    ) -> Model:
+        on_error: Callable[[PlaidLinkError], None] | None = None,
+    ) -> _Outcome:
+        """Send `request` to endpoint `name`, retrying as `retry` says.
+
+        `on_error` sees every failed attempt, retried or not (the batch slows down on it).
+        """
         route = self._routes[name]
         body = self._encode(route, request)
         limits = self.timeout if timeout is None else Timeout.of(timeout)
         policy = self.retry if retry is None else retry
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + limits.total
+        started = loop.time()
+        deadline = started + limits.total
         # The first attempt runs without tenacity: most calls succeed at once, and
         # tenacity's machinery costs as much CPU as the rest of the call. A retryable
         # failure hands over to tenacity, which replays it as attempt 1.
         try:
-            return await self._attempt(route, body, limits, deadline, 1)
+            result, raw = await self._attempt(route, body, limits, deadline, 1)
+            return _Outcome(result, raw, 1, loop.time() - started)
         except PlaidLinkError as error:
             _stamp(error, route.name, 1)
+            if on_error is not None:
+                on_error(error)
             if policy.max_attempts == 1 or not is_retryable(error):
                 raise
             first = error
         retrying = policy.retrying(
-            deadline=deadline, clock=loop.time, before_sleep=_log_retry(route.name, policy)
+            deadline=deadline,
+            clock=loop.time,
+            before_sleep=self._before_sleep(route, policy, started),
         )
         async for attempt in retrying:
             with attempt:
@@ -259,11 +335,45 @@ class AsyncLinkSession:
                 if number == 1:
                     raise first
                 try:
-                    return await self._attempt(route, body, limits, deadline, number)
+                    result, raw = await self._attempt(route, body, limits, deadline, number)
+                    return _Outcome(result, raw, number, loop.time() - started)
                 except PlaidLinkError as error:
                     _stamp(error, route.name, number)
+                    if on_error is not None:
+                        on_error(error)
                     raise
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _before_sleep(
+        self, route: _Route, policy: RetryPolicy, started: float
+    ) -> Callable[[tenacity.RetryCallState], None]:
+        loop = asyncio.get_running_loop()
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            assert isinstance(error, PlaidLinkError)
+            wait = state.upcoming_sleep
+            logger.info(
+                "%s attempt %d of %d failed after %.1f ms: %s; retrying in %.2f s",
+                route.name,
+                state.attempt_number,
+                policy.max_attempts,
+                (loop.time() - started) * 1000,
+                error,
+                wait,
+                extra={
+                    "plaid_endpoint": route.name,
+                    "plaid_attempt": state.attempt_number,
+                    "plaid_status": getattr(error, "status", None),
+                    "plaid_request_id": getattr(error, "request_id", None),
+                },
+            )
+            if self._on_retry:
+                self._on_retry.emit(
+                    RetryEvent(route.name, state.attempt_number, policy.max_attempts, wait, error)
+                )
+
+        return before_sleep
 
     def _encode(self, route: _Route, request: Model) -> bytes:
         if not isinstance(request, route.request):
@@ -278,7 +388,7 @@ class AsyncLinkSession:
 
     async def _attempt(
         self, route: _Route, body: bytes, limits: Timeout, deadline: float, number: int
-    ) -> Model:
+    ) -> tuple[Model, RawResponse]:
         loop = asyncio.get_running_loop()
         started = loop.time()
         remaining = deadline - started
@@ -290,8 +400,11 @@ class AsyncLinkSession:
             )
         budget = min(limits.attempt, remaining)
         client_timeout = _client_timeout(budget, limits.connect)
+        if self._on_request:
+            self._on_request.emit(RequestEvent(route.name, number, route.url))
         status: int | None = None
         request_id: str | None = None
+        failure: PlaidLinkError | None = None
         try:
             raw = await self._transport.post(
                 route.url, body=body, headers=self._headers, timeout=client_timeout
@@ -299,24 +412,50 @@ class AsyncLinkSession:
             status = raw.status
             result = decode(raw, route.response, endpoint=route.name)
             request_id = getattr(result, "request_id", None)
-            return result
+            return result, raw
         except PlaidTimeoutError as error:
             which = "the call's overall timeout" if budget < limits.attempt else "attempt timeout"
             error.message = f"no answer within {budget:.3g} s ({which}; {error.message})"
+            failure = error
             raise
         except PlaidLinkError as error:
             request_id = getattr(error, "request_id", None)
+            failure = error
             raise
         finally:
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s attempt %d: %s in %.1f ms, request_id=%s",
-                    route.name,
-                    number,
-                    f"HTTP {status}" if status is not None else "no answer",
-                    (loop.time() - started) * 1000,
-                    request_id,
+            if self._on_response or logger.isEnabledFor(logging.DEBUG):
+                self._attempt_ended(
+                    route, number, status, loop.time() - started, request_id, failure
                 )
+
+    def _attempt_ended(
+        self,
+        route: _Route,
+        number: int,
+        status: int | None,
+        elapsed: float,
+        request_id: str | None,
+        failure: PlaidLinkError | None,
+    ) -> None:
+        logger.debug(
+            "%s attempt %d: %s in %.1f ms, request_id=%s",
+            route.name,
+            number,
+            f"HTTP {status}" if status is not None else "no answer",
+            elapsed * 1000,
+            request_id,
+            extra={
+                "plaid_endpoint": route.name,
+                "plaid_attempt": number,
+                "plaid_status": status,
+                "plaid_request_id": request_id,
+                "plaid_elapsed_ms": round(elapsed * 1000, 1),
+            },
+        )
+        if self._on_response:
+            self._on_response.emit(
+                ResponseEvent(route.name, number, status, elapsed, request_id, failure)
+            )
 
 
 @functools.lru_cache(maxsize=64)
@@ -331,16 +470,82 @@ def _stamp(error: PlaidLinkError, endpoint: str, attempts: int) -> None:
     error.endpoint = endpoint  # type: ignore[attr-defined]
 
 
-def _log_retry(name: str, policy: RetryPolicy) -> Any:
-    def before_sleep(state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        logger.info(
-            "%s attempt %d of %d failed (%s); retrying in %.2f s",
-            name,
-            state.attempt_number,
-            policy.max_attempts,
-            error,
-            state.upcoming_sleep,
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class RawAPIResponse(Generic[_T]):
+    """A parsed response with what came with it on the wire."""
+
+    parsed: _T
+    status: int
+    headers: Mapping[str, str]
+    request_id: str | None
+    attempts: int
+    elapsed: float  # seconds, the whole call with its retries
+    endpoint: str
+
+
+class RawCalls:
+    """`session.with_raw_response`: each endpoint, returning a `RawAPIResponse`."""
+
+    def __init__(self, session: AsyncLinkSession) -> None:
+        self._session = session
+
+    async def _raw(
+        self,
+        name: str,
+        request: Model,
+        timeout: float | Timeout | None,
+        retry: RetryPolicy | None,
+    ) -> RawAPIResponse[Model]:
+        outcome = await self._session._call(name, request, timeout, retry)
+        return RawAPIResponse(
+            parsed=outcome.result,
+            status=outcome.raw.status,
+            headers=outcome.raw.headers,
+            request_id=getattr(outcome.result, "request_id", None),
+            attempts=outcome.attempts,
+            elapsed=outcome.elapsed,
+            endpoint=name,
         )
 
-    return before_sleep
+    async def link_token_create(
+        self,
+        request: models.LinkTokenCreateRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> RawAPIResponse[models.LinkTokenCreateResponse]:
+        """`AsyncLinkSession.link_token_create`, with the raw response."""
+        return await self._raw("link_token_create", request, timeout, retry)  # type: ignore[return-value]
+
+    async def link_token_get(
+        self,
+        request: models.LinkTokenGetRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> RawAPIResponse[models.LinkTokenGetResponse]:
+        """`AsyncLinkSession.link_token_get`, with the raw response."""
+        return await self._raw("link_token_get", request, timeout, retry)  # type: ignore[return-value]
+
+    async def link_profile_eligibility_check(
+        self,
+        request: models.LinkProfileEligibilityCheckRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> RawAPIResponse[models.LinkProfileEligibilityCheckResponse]:
+        """`AsyncLinkSession.link_profile_eligibility_check`, with the raw response."""
+        return await self._raw("link_profile_eligibility_check", request, timeout, retry)  # type: ignore[return-value]
+
+    async def link_oauth_correlation_id_exchange(
+        self,
+        request: models.LinkOAuthCorrelationIdExchangeRequest,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> RawAPIResponse[models.LinkOAuthCorrelationIdExchangeResponse]:
+        """`AsyncLinkSession.link_oauth_correlation_id_exchange`, with the raw response."""
+        return await self._raw("link_oauth_correlation_id_exchange", request, timeout, retry)  # type: ignore[return-value]

@@ -10,6 +10,7 @@ fixtures. `python -m plaid_link_async.testing` serves the fake from the command 
 """
 
 from ._faults import Fault, FaultKind
+from ._process import fake_server_process
 from ._server import (
     ANY_ENDPOINT,
     DEFAULT_CLIENT_ID,
@@ -26,4 +27,5 @@ __all__ = [
     "Fault",
     "FaultKind",
     "RecordedRequest",
+    "fake_server_process",
 ]
