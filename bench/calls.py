@@ -122,8 +122,9 @@ async def against_raw_aiohttp(url: str, calls: int, rounds: int) -> Samples:
         )
 
 
-async def against_plaid_python(url: str, calls: int, rounds: int) -> Samples:
-    in_flight = 32
+def plaid_python(url: str, in_flight: int) -> tuple[Any, Callable[[str], Any]] | None:
+    """plaid-python's API object for the fake server, and a request for a user id;
+    None if plaid-python is not installed."""
     try:
         import plaid
         from plaid.api import plaid_api
@@ -132,8 +133,7 @@ async def against_plaid_python(url: str, calls: int, rounds: int) -> Samples:
         from plaid.model.link_token_create_request_user import LinkTokenCreateRequestUser
         from plaid.model.products import Products
     except ImportError:
-        print("plaid-python is not installed (pip install -e '.[bench]'): skipped")
-        return {}
+        return None
     configuration = plaid.Configuration(
         host=url,
         api_key={
@@ -144,13 +144,27 @@ async def against_plaid_python(url: str, calls: int, rounds: int) -> Samples:
     )
     configuration.connection_pool_maxsize = in_flight
     api = plaid_api.PlaidApi(plaid.ApiClient(configuration))
-    their_request = LinkTokenCreateRequest(
-        client_name="Bench App",
-        language="en",
-        country_codes=[CountryCode("US")],
-        user=LinkTokenCreateRequestUser(client_user_id="user-123"),
-        products=[Products("auth"), Products("transactions")],
-    )
+
+    def request_for(user_id: str) -> Any:
+        return LinkTokenCreateRequest(
+            client_name="Bench App",
+            language="en",
+            country_codes=[CountryCode("US")],
+            user=LinkTokenCreateRequestUser(client_user_id=user_id),
+            products=[Products("auth"), Products("transactions")],
+        )
+
+    return api, request_for
+
+
+async def against_plaid_python(url: str, calls: int, rounds: int) -> Samples:
+    in_flight = 32
+    official = plaid_python(url, in_flight)
+    if official is None:
+        print("plaid-python is not installed (pip install -e '.[bench]'): skipped")
+        return {}
+    api, their_request_for = official
+    their_request = their_request_for("user-123")
     pool = ThreadPoolExecutor(in_flight)
     loop = asyncio.get_running_loop()
 

@@ -85,7 +85,9 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         "--secret", help="Plaid secret (default: $PLAID_SECRET; prefer the variable)"
     )
     group.add_argument("--env", help="sandbox, development or production (default: $PLAID_ENV)")
-    group.add_argument("--base-url", help="another API root, such as the fake server's URL")
+    group.add_argument(
+        "--base-url", help="another API root, such as the fake server's (default: $PLAID_BASE_URL)"
+    )
     group.add_argument("--timeout", type=float, help="seconds per call, retries included")
     group.add_argument("-v", "--verbose", action="store_true", help="log every attempt")
 

@@ -63,6 +63,7 @@ class Timeout:
 ENV_CLIENT_ID: Final = "PLAID_CLIENT_ID"
 ENV_SECRET: Final = "PLAID_SECRET"
 ENV_ENVIRONMENT: Final = "PLAID_ENV"
+ENV_BASE_URL: Final = "PLAID_BASE_URL"
 
 
 @attrs.frozen
@@ -85,6 +86,9 @@ def resolve_settings(
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Arguments first, then `PLAID_*` variables; anything missing is a `ConfigurationError`."""
+    # PLAID_BASE_URL lets a deployment point at a proxy (or a test at the fake server)
+    # without a code change; it goes through the same plain-http check as the argument.
+    base_url = base_url or environ.get(ENV_BASE_URL) or None
     client_id = client_id or environ.get(ENV_CLIENT_ID) or None
     secret = secret or environ.get(ENV_SECRET) or None
     missing = [

@@ -297,6 +297,19 @@ def test_credentials_and_environment_come_from_the_environment(
     assert plaid.base_url == "https://production.plaid.com"
 
 
+def test_base_url_comes_from_plaid_base_url_and_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLAID_BASE_URL", "http://127.0.0.1:8123/")
+    assert AsyncLinkSession("id", "secret").base_url == "http://127.0.0.1:8123"
+    assert AsyncLinkSession("id", "secret", base_url="https://proxy.example").base_url == (
+        "https://proxy.example"
+    )
+    monkeypatch.setenv("PLAID_BASE_URL", "http://proxy.example")
+    with pytest.raises(ConfigurationError, match="plain http"):
+        AsyncLinkSession("id", "secret")
+
+
 def test_missing_credentials_fail_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PLAID_CLIENT_ID", raising=False)
     monkeypatch.delenv("PLAID_SECRET", raising=False)
