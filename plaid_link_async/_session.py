@@ -85,8 +85,10 @@ class AsyncLinkSession:
         connector_limit: most connections open at once (the own session's pool size).
         trace_configs: given to aiohttp as they are (tracing, OpenTelemetry).
         trust_env: let aiohttp read proxy settings from the environment.
-        on_request, on_response, on_retry: callables (or lists of them) given a
-            `RequestEvent`, `ResponseEvent` or `RetryEvent`; for metrics and tracing.
+        on_request: a callable (or a list of them) given a `RequestEvent` before each
+            attempt; for metrics and tracing.
+        on_response: likewise, given a `ResponseEvent` after each attempt.
+        on_retry: likewise, given a `RetryEvent` before each retry's wait.
 
     Raises:
         ConfigurationError: credentials missing, unknown environment, or an unsafe URL.

@@ -1,0 +1,102 @@
+"""The documentation: every complete program in it runs, and every public name has a page.
+
+A code block is a complete program when it compiles as a module and its first line
+is an import; the others (lines to put in your own coroutine, shell commands) are
+fragments. Each program runs in its own process against the fake Plaid server, found
+through the PLAID_* variables, as a reader would run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import plaid_link_async
+import plaid_link_async.testing
+from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer
+
+from .conftest import ROOT
+
+PAGES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
+_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+def _is_program(code: str) -> bool:
+    try:
+        compile(code, "<docs>", "exec")
+    except SyntaxError:  # top-level await: lines for the reader's own coroutine
+        return False
+    return code.startswith(("import ", "from "))
+
+
+def _programs() -> list[tuple[str, str]]:
+    found = []
+    for page in PAGES:
+        blocks = _BLOCK.findall(page.read_text(encoding="utf-8"))
+        programs = [code for code in blocks if _is_program(code)]
+        for number, code in enumerate(programs, start=1):
+            found.append((f"{page.relative_to(ROOT)}#{number}", code))
+    return found
+
+
+PROGRAMS = _programs()
+
+
+def test_the_docs_have_programs_to_run() -> None:
+    pages = {name.split("#")[0] for name, _ in PROGRAMS}
+    assert {"README.md", "docs/quickstart.md", "docs/batch.md", "docs/testing.md"} <= pages
+
+
+@pytest.mark.parametrize(("name", "code"), PROGRAMS, ids=[name for name, _ in PROGRAMS])
+async def test_program_runs_against_the_fake_server(name: str, code: str, tmp_path: Path) -> None:
+    async with FakePlaidServer() as fake:
+        env = {
+            **os.environ,
+            "PLAID_CLIENT_ID": fake.client_id,
+            "PLAID_SECRET": DEFAULT_SECRET,
+            "PLAID_BASE_URL": fake.url,
+        }
+        env.pop("PLAID_ENV", None)
+        program = tmp_path / "program.py"
+        program.write_text(code, encoding="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(program),
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, f"{name} failed:\n{err.decode()}"
+    assert b"Traceback" not in err
+
+
+def _reference_names() -> set[str]:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs/reference").glob("*.md"))
+    return set(re.findall(r"^::: ([\w.]+)", text, flags=re.M))
+
+
+@pytest.mark.parametrize(
+    ("module", "prefix"),
+    [
+        (plaid_link_async, "plaid_link_async."),
+        (plaid_link_async.testing, "plaid_link_async.testing."),
+    ],
+)
+def test_the_api_reference_covers_every_public_name(module: object, prefix: str) -> None:
+    documented = _reference_names()
+    missing = [name for name in module.__all__ if prefix + name not in documented]  # type: ignore[attr-defined]
+    assert not missing, f"add to docs/reference/: {missing}"
+    assert "plaid_link_async.models" in documented
+
+
+def test_every_page_is_in_the_navigation() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for page in (ROOT / "docs").rglob("*.md"):
+        assert str(page.relative_to(ROOT / "docs")) in nav, page

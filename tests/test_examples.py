@@ -1,0 +1,166 @@
+"""Each program in examples/ runs against the fake Plaid server, as a user would run it."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import importlib.util
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+
+import httpx
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, Fault
+
+from .conftest import ROOT
+
+EXAMPLES = ROOT / "examples"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakePlaidServer]:
+    """The fake server, with the PLAID_* variables the examples read pointing at it."""
+    async with FakePlaidServer() as server:
+        monkeypatch.setenv("PLAID_CLIENT_ID", server.client_id)
+        monkeypatch.setenv("PLAID_SECRET", DEFAULT_SECRET)
+        monkeypatch.setenv("PLAID_BASE_URL", server.url)
+        monkeypatch.delenv("PLAID_ENV", raising=False)
+        yield server
+
+
+def example_env(fake: FakePlaidServer) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+async def test_fastapi_app(fake: FakePlaidServer) -> None:
+    example = load("fastapi_app")
+    app = example.app
+    async with app.router.lifespan_context(app):
+        plaid = app.state.plaid
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            created = await client.post("/link/token", headers={"X-User-Id": "user-7"})
+            assert created.status_code == 200, created.text
+            token = created.json()["link_token"]
+            assert token.startswith("link-sandbox-")
+            assert fake.requests[-1].body["user"] == {"client_user_id": "user-7"}
+
+            info = await client.get(f"/link/token/{token}")
+            assert info.status_code == 200
+            assert info.json()["products"] == ["auth"]
+
+            unknown = await client.get("/link/token/link-sandbox-unknown")
+            assert unknown.status_code == 404
+
+            fake.inject("link_token_create", *[Fault.rate_limit(retry_after=0)] * 3)
+            busy = await client.post("/link/token", headers={"X-User-Id": "user-8"})
+            assert busy.status_code == 503
+            assert "request_id" in busy.json()["detail"]
+
+            assert (await client.post("/link/token")).status_code == 422  # no user header
+    assert plaid.closed  # the lifespan closed the session
+
+
+async def test_aiohttp_app(fake: FakePlaidServer) -> None:
+    example = load("aiohttp_app")
+    app = example.make_app()
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        created = await client.post("/link/token", headers={"X-User-Id": "user-9"})
+        assert created.status == 200
+        token = (await created.json())["link_token"]
+        info = await client.get(f"/link/token/{token}")
+        assert (await info.json())["products"] == ["auth"]
+        assert (await client.get("/link/token/nope")).status == 404
+        assert (await client.post("/link/token")).status == 401
+        plaid = app[example.PLAID]
+    assert plaid.closed  # the cleanup context closed the session
+
+
+async def run(fake: FakePlaidServer, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=example_env(fake),
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_batch_job_creates_and_resumes(fake: FakePlaidServer, tmp_path: Path) -> None:
+    users = tmp_path / "users.csv"
+    with users.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id"])
+        writer.writerows([f"user-{n}"] for n in range(120))
+    output = tmp_path / "tokens.jsonl"
+    script = str(EXAMPLES / "batch_job.py")
+
+    code, _, err = await run(fake, script, str(users), str(output))
+    assert code == 0, err
+    assert "120 created, 0 failed" in err
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert sorted(line["user_id"] for line in lines) == sorted(f"user-{n}" for n in range(120))
+
+    # A crash after 100 lines, the last one cut short: the rerun does the other 20.
+    kept = output.read_text().splitlines()[:100]
+    output.write_text("\n".join(kept) + "\n" + kept[-1][:10])
+    before = len(fake.requests_for("link_token_create"))
+    code, _, err = await run(fake, script, str(users), str(output))
+    assert code == 0, err
+    assert "100 users already have a token; 20 to go" in err
+    assert len(fake.requests_for("link_token_create")) - before == 20
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert sorted(r["user_id"] for r in records) == sorted(f"user-{n}" for n in range(120))
+
+
+async def test_worker_drains_and_stops_on_end_of_input(fake: FakePlaidServer) -> None:
+    jobs = "".join(f"user-{n}\n" for n in range(30)).encode()
+    code, out, err = await run(fake, str(EXAMPLES / "worker.py"), stdin=jobs)
+    assert code == 0, err
+    assert len(out.splitlines()) == 30
+    assert "stopped on end of input: 30 created, 0 failed; session closed" in err
+
+
+async def test_worker_shuts_down_cleanly_on_sigterm(fake: FakePlaidServer) -> None:
+    fake.latency = 0.05
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(EXAMPLES / "worker.py"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=example_env(fake),
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(b"".join(f"user-{n}\n".encode() for n in range(8)))
+    await process.stdin.drain()
+    # stdin stays open: the worker waits for more jobs until the signal.
+    for _ in range(8):
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert b"link_token" in line
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err
+    assert "stopped on signal: 8 created, 0 failed; session closed" in err.decode()
+    assert b"Traceback" not in err
