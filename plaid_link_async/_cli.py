@@ -145,6 +145,8 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
         args.client_id,
         "--secret",
         args.secret,
+        "--max-tokens",
+        str(args.max_tokens),
     ]
 
 

@@ -179,3 +179,18 @@ def test_command_line_server_prints_its_url_and_stops_on_ctrl_c(command: list[st
         if process.poll() is None:
             process.kill()
         process.communicate()
+
+
+async def test_a_long_running_fake_can_bound_its_memory() -> None:
+    async with FakePlaidServer(max_recorded=3, max_tokens=2) as fake:
+        tokens = []
+        for _ in range(5):
+            status, created = await _post(fake, "/link/token/create", CREATE_BODY)
+            assert status == 200
+            tokens.append(created["link_token"])
+        assert len(fake.requests) == 3
+        assert fake.link_tokens() == tokens[-2:]
+        status, answer = await _post(fake, "/link/token/get", {"link_token": tokens[0]})
+        _assert_plaid_error(answer, "INVALID_INPUT", "INVALID_LINK_TOKEN")
+        status, _ = await _post(fake, "/link/token/get", {"link_token": tokens[-1]})
+        assert status == 200

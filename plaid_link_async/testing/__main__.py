@@ -25,6 +25,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     )
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="client id to accept")
     parser.add_argument("--secret", default=DEFAULT_SECRET, help="secret to accept")
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=100_000,
+        help="link tokens remembered for /link/token/get; the oldest are forgotten (100000)",
+    )
     return parser
 
 
@@ -36,6 +42,9 @@ async def serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         latency=args.latency_ms / 1000,
+        # Nobody can read the request log of a server run from the command line.
+        max_recorded=0,
+        max_tokens=args.max_tokens,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

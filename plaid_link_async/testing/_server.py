@@ -73,6 +73,16 @@ class FakePlaidServer:
     `async with FakePlaidServer() as fake:` serves on a free port at `fake.url`. It checks
     credentials, the `Plaid-Version` header and request bodies against the contract,
     remembers the link tokens it issues, and can be told to fail (`inject`).
+
+    Args:
+        client_id: the client id it accepts.
+        secret: the secret it accepts.
+        host: the address to bind; keep it on loopback.
+        port: the port to bind; 0 picks a free one (see `url`).
+        latency: seconds every answer waits before it is sent.
+        environment: the environment named in the tokens it issues (`link-sandbox-...`).
+        max_recorded: keep only this many requests in `requests` (None: all of them).
+        max_tokens: remember only this many tokens, forgetting the oldest (None: all).
     """
 
     def __init__(
@@ -84,6 +94,8 @@ class FakePlaidServer:
         port: int = 0,
         latency: float = 0.0,
         environment: str = "sandbox",
+        max_recorded: int | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         self.client_id = client_id
         self._secret = secret
@@ -92,7 +104,12 @@ class FakePlaidServer:
         #: Seconds every answer waits before it is sent.
         self.latency = latency
         self.environment = environment
+        #: Every request received, oldest first; only the last `max_recorded` if set.
         self.requests: list[RecordedRequest] = []
+        self._max_recorded = max_recorded
+        # A long-running fake (a load test, `plaid-link fake-server`) would otherwise grow
+        # by every token it issues; the oldest are forgotten first.
+        self._max_tokens = max_tokens
         #: Phone numbers `link_profile_eligibility_check` reports a matching profile for.
         self.eligible_phone_numbers: set[str] = set()
         self._tokens: dict[str, dict[str, Any]] = {}
@@ -265,13 +282,7 @@ class FakePlaidServer:
 
     # -- serving -----------------------------------------------------------------------
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", errors="replace")
-        endpoint = _ROUTES.get(request.path)
+    def _record(self, endpoint: str | None, request: web.Request, body: Any) -> None:
         self.requests.append(
             RecordedRequest(
                 endpoint=endpoint,
@@ -283,6 +294,19 @@ class FakePlaidServer:
                 body=_mask_body_secret(body),
             )
         )
+        if self._max_recorded is not None and len(self.requests) > self._max_recorded:
+            # A list, not a deque: tests slice it and compare it to lists.
+            del self.requests[: len(self.requests) - self._max_recorded]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", errors="replace")
+        endpoint = _ROUTES.get(request.path)
+        if self._max_recorded != 0:
+            self._record(endpoint, request, body)
         fault = self._next_fault(endpoint)
         delay = self.latency
         if fault is not None and fault.kind == FaultKind.LATENCY:
@@ -420,6 +444,8 @@ class FakePlaidServer:
         created = _now()
         lifetime = UPDATE_TOKEN_LIFETIME if body.get("access_token") else TOKEN_LIFETIME
         expiration = created + lifetime
+        if self._max_tokens is not None and len(self._tokens) >= self._max_tokens:
+            del self._tokens[next(iter(self._tokens))]
         self._tokens[token] = {
             "created_at": format_datetime(created),
             "expiration": format_datetime(expiration),
