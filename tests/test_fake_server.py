@@ -194,3 +194,9 @@ async def test_a_long_running_fake_can_bound_its_memory() -> None:
         _assert_plaid_error(answer, "INVALID_INPUT", "INVALID_LINK_TOKEN")
         status, _ = await _post(fake, "/link/token/get", {"link_token": tokens[-1]})
         assert status == 200
+
+
+@pytest.mark.parametrize("options", [{"max_recorded": -1}, {"max_tokens": 0}])
+def test_memory_bounds_must_make_sense(options: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        FakePlaidServer(**options)

@@ -44,4 +44,8 @@ def fake_server_process(
             yield url
         finally:
             process.terminate()
-            process.wait(10)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a wedged server
+                process.kill()
+                process.wait()

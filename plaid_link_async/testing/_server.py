@@ -97,6 +97,10 @@ class FakePlaidServer:
         max_recorded: int | None = None,
         max_tokens: int | None = None,
     ) -> None:
+        if max_recorded is not None and max_recorded < 0:
+            raise ValueError(f"max_recorded must be 0 or more, got {max_recorded}")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValueError(f"max_tokens must be 1 or more, got {max_tokens}")
         self.client_id = client_id
         self._secret = secret
         self.host = host
