@@ -81,26 +81,28 @@ async def main(users_csv: Path, output: Path, concurrency: int) -> int:
     )
     failed = 0
     progress = progress_display(len(user_ids))
-    async with AsyncLinkSession() as plaid:
-        with output.open("a", encoding="utf-8") as out:
-            batch = plaid.link_token_create_many(
-                requests, concurrency=concurrency, progress=progress
-            )
-            async with batch:
-                async for result in batch:
-                    record: dict[str, Any] = {"user_id": user_ids[result.index]}
-                    if result.response is not None:
-                        record["link_token"] = result.response.link_token
-                        record["expiration"] = result.response.expiration.isoformat()
-                    else:
-                        failed += 1
-                        record["error"] = str(result.error)
-                    # A whole line at a time, flushed: a kill leaves only complete lines.
-                    out.write(json.dumps(record) + "\n")
-                    out.flush()
-    close = getattr(progress, "close", None)
-    if close is not None:
-        close()
+    try:
+        async with AsyncLinkSession() as plaid:
+            with output.open("a", encoding="utf-8") as out:
+                batch = plaid.link_token_create_many(
+                    requests, concurrency=concurrency, progress=progress
+                )
+                async with batch:
+                    async for result in batch:
+                        record: dict[str, Any] = {"user_id": user_ids[result.index]}
+                        if result.response is not None:
+                            record["link_token"] = result.response.link_token
+                            record["expiration"] = result.response.expiration.isoformat()
+                        else:
+                            failed += 1
+                            record["error"] = str(result.error)
+                        # A whole line at a time, flushed: a kill leaves only whole lines.
+                        out.write(json.dumps(record) + "\n")
+                        out.flush()
+    finally:
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()
     print(f"{len(user_ids) - failed} created, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
 

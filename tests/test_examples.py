@@ -45,7 +45,16 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakePlaidServer
 
 
 def example_env(fake: FakePlaidServer) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    """The environment of an example run as a program: the PLAID_* variables for `fake`."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PLAID_CLIENT_ID": fake.client_id,
+        "PLAID_SECRET": DEFAULT_SECRET,
+        "PLAID_BASE_URL": fake.url,
+    }
+    env.pop("PLAID_ENV", None)
+    return env
 
 
 async def test_fastapi_app(fake: FakePlaidServer) -> None:
