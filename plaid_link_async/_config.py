@@ -39,7 +39,8 @@ class Timeout:
     """Time limits of a call, in seconds.
 
     `total` bounds the whole call, retries and their waits included; `attempt` bounds
-    one HTTP exchange; `connect` bounds getting a connection (from the pool or a new one).
+    one HTTP exchange (waiting for a free pooled connection included); `connect` bounds
+    opening a new connection, TCP and TLS.
     """
 
     total: float = attrs.field(default=60.0, validator=_positive)

@@ -168,7 +168,13 @@ class TransportError(PlaidLinkError):
 
 
 class PlaidTimeoutError(TransportError):
-    """No answer within the timeout of one attempt, or the call's overall deadline passed."""
+    """No answer within the timeout of one attempt, or the call's overall deadline passed.
+
+    `connecting` is True when no connection could even be opened in time (the
+    `Timeout.connect` limit): the request was never sent.
+    """
+
+    connecting: bool = False
 
 
 class PlaidAPIError(PlaidLinkError):

@@ -27,6 +27,7 @@ class RawResponse(NamedTuple):
 # Order matters: the first matching class wins (a ServerTimeoutError is also a
 # ClientConnectionError). The last item says whether another attempt may help.
 _ERROR_TABLE: tuple[tuple[type[BaseException], type[TransportError], str, bool], ...] = (
+    (aiohttp.ConnectionTimeoutError, PlaidTimeoutError, "connect timed out", True),
     (asyncio.TimeoutError, PlaidTimeoutError, "timed out", True),
     (aiohttp.ServerDisconnectedError, TransportError, "server disconnected", True),
     (aiohttp.ClientConnectorError, TransportError, "could not connect", True),
@@ -43,7 +44,11 @@ def map_error(error: BaseException) -> TransportError | None:
     for kind, ours, what, retryable in _ERROR_TABLE:
         if isinstance(error, kind):
             detail = _detail(error)
-            return ours(f"{what}: {detail}" if detail else what, retryable=retryable)
+            mapped = ours(f"{what}: {detail}" if detail else what, retryable=retryable)
+            if kind is aiohttp.ConnectionTimeoutError:
+                assert isinstance(mapped, PlaidTimeoutError)
+                mapped.connecting = True
+            return mapped
     return None
 
 

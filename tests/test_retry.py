@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import socket
 import time
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from plaid_link_async import (
     APIServerError,
+    AsyncLinkSession,
     ConfigurationError,
     InvalidInputError,
     PlaidTimeoutError,
@@ -149,8 +152,56 @@ async def test_a_hanging_server_times_out_within_the_attempt_timeout(
         elapsed = time.perf_counter() - started
         assert 0.5 <= elapsed < 0.5 + 0.3
         assert "no answer within 0.5 s (attempt timeout" in str(caught.value)
+        assert not caught.value.connecting  # connected, then no answer
         assert caught.value.attempts == 1
         assert acquired(plaid) == 0
+
+
+async def test_connect_bounds_opening_a_connection() -> None:
+    # A listener whose accept queue is full drops further SYNs: connecting hangs, as to
+    # a host behind a black-holing firewall.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    host, port = listener.getsockname()
+    fillers = []
+    try:
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect((host, port))
+            fillers.append(filler)
+        await asyncio.sleep(0.05)
+        async with AsyncLinkSession(
+            "id", "secret", base_url=f"http://{host}:{port}", retry=RetryPolicy(max_attempts=1)
+        ) as plaid:
+            started = time.perf_counter()
+            with pytest.raises(PlaidTimeoutError) as caught:
+                await plaid.link_token_create(
+                    CREATE, timeout=Timeout(total=10, attempt=5, connect=0.3)
+                )
+            assert 0.3 <= time.perf_counter() - started < 0.3 + 0.5
+        assert caught.value.connecting
+        assert "could not open a connection within 0.3 s (connect timeout)" in str(caught.value)
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+async def test_waiting_for_a_pooled_connection_is_not_a_connect_timeout(
+    fake_plaid: FakePlaidServer,
+) -> None:
+    fake_plaid.latency = 0.3
+    limits = Timeout(total=10, attempt=5, connect=0.1)
+    async with session_for(fake_plaid, connector_limit=1, timeout=limits) as plaid:
+        # The second call waits 0.3 s for the only connection: longer than `connect`.
+        first, second = await asyncio.gather(
+            plaid.link_token_create(CREATE), plaid.link_token_create(CREATE)
+        )
+    assert first.link_token != second.link_token
+    assert len(fake_plaid.requests) == 2  # neither was retried
 
 
 async def test_the_overall_timeout_bounds_the_retries(fake_plaid: FakePlaidServer) -> None:
