@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import aiohttp
@@ -56,3 +57,19 @@ def acquired(plaid: AsyncLinkSession) -> int:
     connector = http.connector
     assert isinstance(connector, aiohttp.TCPConnector)
     return len(connector._acquired)
+
+
+def plaid_variables(fake: FakePlaidServer) -> dict[str, str]:
+    """The PLAID_* variables that point an app built with `AsyncLinkSession()` at `fake`."""
+    return {
+        "PLAID_CLIENT_ID": fake.client_id,
+        "PLAID_SECRET": DEFAULT_SECRET,
+        "PLAID_BASE_URL": fake.url,
+    }
+
+
+def program_env(fake: FakePlaidServer, **extra: str) -> dict[str, str]:
+    """This process's environment for a program run against `fake`, as a user would run it."""
+    env = {**os.environ, **plaid_variables(fake), **extra}
+    env.pop("PLAID_ENV", None)  # a base URL is given; the environment stays unnamed
+    return env

@@ -9,7 +9,6 @@ through the PLAID_* variables, as a reader would run it.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from pathlib import Path
@@ -18,8 +17,9 @@ import pytest
 
 import plaid_link_async
 import plaid_link_async.testing
-from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer
+from plaid_link_async.testing import FakePlaidServer
 
+from ._helpers import program_env
 from .conftest import ROOT
 
 PAGES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
@@ -55,20 +55,13 @@ def test_the_docs_have_programs_to_run() -> None:
 @pytest.mark.parametrize(("name", "code"), PROGRAMS, ids=[name for name, _ in PROGRAMS])
 async def test_program_runs_against_the_fake_server(name: str, code: str, tmp_path: Path) -> None:
     async with FakePlaidServer() as fake:
-        env = {
-            **os.environ,
-            "PLAID_CLIENT_ID": fake.client_id,
-            "PLAID_SECRET": DEFAULT_SECRET,
-            "PLAID_BASE_URL": fake.url,
-        }
-        env.pop("PLAID_ENV", None)
         program = tmp_path / "program.py"
         program.write_text(code, encoding="utf-8")
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             str(program),
             cwd=tmp_path,
-            env=env,
+            env=program_env(fake),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

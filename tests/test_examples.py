@@ -6,7 +6,6 @@ import asyncio
 import csv
 import importlib.util
 import json
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -17,8 +16,9 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, Fault
+from plaid_link_async.testing import FakePlaidServer, Fault
 
+from ._helpers import plaid_variables, program_env
 from .conftest import ROOT
 
 EXAMPLES = ROOT / "examples"
@@ -37,24 +37,14 @@ def load(name: str) -> ModuleType:
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakePlaidServer]:
     """The fake server, with the PLAID_* variables the examples read pointing at it."""
     async with FakePlaidServer() as server:
-        monkeypatch.setenv("PLAID_CLIENT_ID", server.client_id)
-        monkeypatch.setenv("PLAID_SECRET", DEFAULT_SECRET)
-        monkeypatch.setenv("PLAID_BASE_URL", server.url)
+        for name, value in plaid_variables(server).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.delenv("PLAID_ENV", raising=False)
         yield server
 
 
 def example_env(fake: FakePlaidServer) -> dict[str, str]:
-    """The environment of an example run as a program: the PLAID_* variables for `fake`."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "PLAID_CLIENT_ID": fake.client_id,
-        "PLAID_SECRET": DEFAULT_SECRET,
-        "PLAID_BASE_URL": fake.url,
-    }
-    env.pop("PLAID_ENV", None)
-    return env
+    return program_env(fake, PYTHONPATH=str(ROOT))
 
 
 async def test_fastapi_app(fake: FakePlaidServer) -> None:
