@@ -174,7 +174,17 @@ class PlaidTimeoutError(TransportError):
     `Timeout.connect` limit): the request was never sent.
     """
 
-    connecting: bool = False
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        retryable: bool = True,
+        attempts: int = 1,
+        connecting: bool = False,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, retryable=retryable, attempts=attempts)
+        self.connecting = connecting
 
 
 class PlaidAPIError(PlaidLinkError):

@@ -7,8 +7,9 @@ aiohttp's exceptions become ours here, in one table, so nothing of aiohttp's esc
 from __future__ import annotations
 
 import asyncio
+import functools
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -26,8 +27,13 @@ class RawResponse(NamedTuple):
 
 # Order matters: the first matching class wins (a ServerTimeoutError is also a
 # ClientConnectionError). The last item says whether another attempt may help.
-_ERROR_TABLE: tuple[tuple[type[BaseException], type[TransportError], str, bool], ...] = (
-    (aiohttp.ConnectionTimeoutError, PlaidTimeoutError, "connect timed out", True),
+_ERROR_TABLE: tuple[tuple[type[BaseException], Callable[..., TransportError], str, bool], ...] = (
+    (
+        aiohttp.ConnectionTimeoutError,
+        functools.partial(PlaidTimeoutError, connecting=True),
+        "connect timed out",
+        True,
+    ),
     (asyncio.TimeoutError, PlaidTimeoutError, "timed out", True),
     (aiohttp.ServerDisconnectedError, TransportError, "server disconnected", True),
     (aiohttp.ClientConnectorError, TransportError, "could not connect", True),
@@ -44,11 +50,7 @@ def map_error(error: BaseException) -> TransportError | None:
     for kind, ours, what, retryable in _ERROR_TABLE:
         if isinstance(error, kind):
             detail = _detail(error)
-            mapped = ours(f"{what}: {detail}" if detail else what, retryable=retryable)
-            if kind is aiohttp.ConnectionTimeoutError:
-                assert isinstance(mapped, PlaidTimeoutError)
-                mapped.connecting = True
-            return mapped
+            return ours(f"{what}: {detail}" if detail else what, retryable=retryable)
     return None
 
 
