@@ -174,16 +174,8 @@ class PlaidTimeoutError(TransportError):
     `Timeout.connect` limit): the request was never sent.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        endpoint: str | None = None,
-        retryable: bool = True,
-        attempts: int = 1,
-        connecting: bool = False,
-    ) -> None:
-        super().__init__(message, endpoint=endpoint, retryable=retryable, attempts=attempts)
+    def __init__(self, message: str, *, connecting: bool = False, **options: Any) -> None:
+        super().__init__(message, **options)
         self.connecting = connecting
 
 
