@@ -104,6 +104,11 @@ def resolve_settings(
         raise ConfigurationError("missing Plaid credentials: " + ", ".join(missing))
     assert client_id is not None
     assert secret is not None
+    for name, value in (("client_id", client_id), ("secret", secret)):
+        problem = credential_problem(value)
+        if problem:
+            # Named, never shown: the value may be the real secret with a stray newline.
+            raise ConfigurationError(f"the Plaid {name} {problem} (the value is not shown)")
     named = _environment(environment, environ)
     if base_url is None:
         return Settings(client_id, secret, named, named.base_url)
@@ -111,6 +116,19 @@ def resolve_settings(
     url = check_base_url(base_url, allow_http=allow_http)
     env = None if environment is None and ENV_ENVIRONMENT not in environ else named
     return Settings(client_id=client_id, secret=secret, environment=env, base_url=url)
+
+
+def credential_problem(value: object) -> str | None:
+    """What makes `value` unusable as a header credential, or None if it is fine."""
+    if not isinstance(value, str):
+        return f"must be a string, not {type(value).__name__}"
+    if value != value.strip():
+        return "has whitespace around it (a newline read from a file?)"
+    if any(char < " " or char == "\x7f" for char in value):
+        return "contains a control character (CR, LF, NUL, ...)"
+    if not value.isascii():
+        return "contains a non-ASCII character"
+    return None
 
 
 def _environment(value: Environment | str | None, environ: Mapping[str, str]) -> Environment:

@@ -356,12 +356,17 @@ def from_dict(cls: type[_M], data: Any) -> _M:
     try:
         result: _M = hook(data, cls)
     except (_Invalid, KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
-        error = diagnose(cls, data)
-        if error is not None:
-            raise error from None
-        # The walk accepts the data, so the fast path tripped on something else: keep it.
-        raise UnexpectedResponseError(f"could not parse: {exc!r}", model=cls.__name__) from exc
-    return result
+        # The walk accepts the data if it finds nothing, so the fast path tripped on
+        # something else: say what, as text.
+        failure = diagnose(cls, data) or UnexpectedResponseError(
+            f"could not parse: {type(exc).__name__}: {_snippet(str(exc), 200)}",
+            model=cls.__name__,
+        )
+    else:
+        return result
+    # Raised outside `except`: the exception behind it may quote the body, and a chain
+    # is where loggers and error trackers look.
+    raise failure
 
 
 def to_dict(obj: Model) -> dict[str, Any]:

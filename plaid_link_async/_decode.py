@@ -74,13 +74,15 @@ def _json(raw: RawResponse, model: str | None) -> Any:
     try:
         return json.loads(raw.body)
     except (ValueError, RecursionError):
-        kind = raw.headers.get("Content-Type", "no content type").split(";")[0]
-        raise UnexpectedResponseError(
-            f"got a body that is not JSON ({kind})",
-            model=model,
-            status=raw.status,
-            body_snippet=snippet(raw.body),
-        ) from None
+        pass
+    # Outside `except`: a JSONDecodeError keeps the whole body as its `doc`.
+    kind = raw.headers.get("Content-Type", "no content type").split(";")[0]
+    raise UnexpectedResponseError(
+        f"got a body that is not JSON ({kind[:60]})",
+        model=model,
+        status=raw.status,
+        body_snippet=snippet(raw.body),
+    )
 
 
 def _request_id(data: Any) -> str | None:

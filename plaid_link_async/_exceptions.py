@@ -73,8 +73,11 @@ class RequestValidationError(PlaidLinkError, ValueError):
 class UnexpectedResponseError(PlaidLinkError):
     """Plaid answered with a body that is not JSON or not of the shape the contract gives.
 
-    `path` names the offending field (`link_sessions[0].events[2].timestamp`), empty for
-    the body itself; `body_snippet` holds the start of the body for the bug report.
+    Also a redirect (never followed) and a body over `max_response_bytes`. `path` names
+    the offending field (`link_sessions[0].events[2].timestamp`), empty for the body
+    itself; `body_snippet` holds the start of the body for the bug report. `retryable`
+    is False when another attempt cannot help whatever the status (a redirect, a body
+    over the limit).
     """
 
     def __init__(
@@ -89,9 +92,11 @@ class UnexpectedResponseError(PlaidLinkError):
         attempts: int = 1,
         retry_after: float | None = None,
         endpoint: str | None = None,
+        retryable: bool = True,
     ) -> None:
         self.message = message
         self.endpoint = endpoint
+        self.retryable = retryable
         self.model = model
         self.path = path
         self.status = status

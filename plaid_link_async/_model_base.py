@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ._redact import is_sensitive, mask_value, redact
+from ._redact import is_sensitive, mask_value, preview
 
 
 class ExtraFields(Mapping[str, Any]):
@@ -40,7 +40,7 @@ class ExtraFields(Mapping[str, Any]):
         return (ExtraFields, (self._data,))
 
     def __repr__(self) -> str:
-        return f"ExtraFields({redact(self._data)!r})"
+        return f"ExtraFields({preview(self._data)!r})"
 
 
 NO_EXTRA = ExtraFields()
@@ -73,10 +73,13 @@ class Model:
             if field.name == "extra":
                 if not value:
                     continue
-                extra = f"extra={redact(dict(value), cls.__name__)!r}"
+                extra = f"extra={preview(dict(value), cls.__name__)!r}"
                 continue
             if is_sensitive(cls.__name__, field.name):
                 value = mask_value(field.name, value)
+            elif not isinstance(value, Model):
+                # Declared `Any` and list fields can hold data as deep as the extras.
+                value = preview(value, field.name)
             parts.append(f"{field.name}={value!r}")
         if extra:
             parts.append(extra)  # after the declared fields, which matter more

@@ -48,3 +48,49 @@ def redact(data: Any, owner: str = "") -> Any:
     if isinstance(data, list):
         return [redact(item, owner) for item in data]
     return data
+
+
+# What a repr shows of data nobody declared: Plaid may add a field of any depth or size,
+# and a repr that raises (RecursionError) or runs for pages helps nobody.
+PREVIEW_DEPTH: Final = 6
+PREVIEW_ITEMS: Final = 20
+PREVIEW_TEXT: Final = 200
+
+
+class _Elided:
+    """Stands for what a preview left out; its repr says how much."""
+
+    __slots__ = ("_what",)
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __repr__(self) -> str:
+        return f"<{self._what}>"
+
+
+def preview(data: Any, owner: str = "", depth: int = PREVIEW_DEPTH) -> Any:
+    """`redact(data)`, shortened: nested at most `depth` deep, 20 items and 200 characters
+    a level, so that its repr is always short and never raises."""
+    if isinstance(data, str):
+        if len(data) <= PREVIEW_TEXT:
+            return data
+        return data[:PREVIEW_TEXT] + f"…(+{len(data) - PREVIEW_TEXT:,} characters)"
+    if isinstance(data, (Mapping, list, tuple)):
+        if depth <= 0:
+            return _Elided(f"{type(data).__name__} of {len(data)} nested too deep")
+        if isinstance(data, Mapping):
+            shown: Any = {}
+            for count, (key, value) in enumerate(data.items()):
+                if count == PREVIEW_ITEMS:
+                    shown["…"] = _Elided(f"{len(data) - count} more keys")
+                    break
+                key = preview(key, owner, depth) if isinstance(key, str) else key
+                sensitive = isinstance(key, str) and is_sensitive(owner, key)
+                shown[key] = mask_value(key, value) if sensitive else preview(value, key, depth - 1)
+            return shown
+        items = [preview(item, owner, depth - 1) for item in data[:PREVIEW_ITEMS]]
+        if len(data) > PREVIEW_ITEMS:
+            items.append(_Elided(f"{len(data) - PREVIEW_ITEMS} more items"))
+        return items
+    return data

@@ -103,7 +103,9 @@ def is_retryable(error: BaseException) -> bool:
         return error.retryable
     if isinstance(error, RateLimitError):
         return True
-    if isinstance(error, (PlaidAPIError, UnexpectedResponseError)):
+    if isinstance(error, UnexpectedResponseError):
+        return error.retryable and error.status in RETRY_STATUSES
+    if isinstance(error, PlaidAPIError):
         return error.status in RETRY_STATUSES
     return False
 

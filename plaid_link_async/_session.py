@@ -21,9 +21,16 @@ from ._converter import to_dict
 from ._decode import decode
 from ._endpoints import ENDPOINTS
 from ._events import Hook, Hooks, RequestEvent, ResponseEvent, RetryEvent
-from ._exceptions import FieldError, PlaidLinkError, PlaidTimeoutError, RequestValidationError
+from ._exceptions import (
+    ConfigurationError,
+    FieldError,
+    PlaidLinkError,
+    PlaidTimeoutError,
+    RequestValidationError,
+)
 from ._model_base import Model
 from ._retry import RetryPolicy, is_retryable
+from ._scrub import Scrubber
 from ._transport import RawResponse, Transport
 from ._validation import validate
 from ._version import __version__
@@ -47,6 +54,13 @@ USER_AGENT: Final = (
 DEFAULT_TIMEOUT: Final = Timeout()
 #: Two retries with capped, jittered backoff, as openai-python and stripe-python do.
 DEFAULT_RETRY: Final = RetryPolicy()
+#: 2 MiB: the largest real answer, a `link_token_get` with many Multi-Item sessions, is
+#: tens of KB (about 3 KB a session); and the worst 2 MiB of JSON parses in about 30 ms
+#: here, so no answer holds the event loop past 50 ms (docs/security.md).
+DEFAULT_MAX_RESPONSE_BYTES: Final = 2 * 1024 * 1024
+# Bodies up to this size are parsed on the loop (a few ms at most); larger ones in a
+# worker thread, bounded by the time the attempt has left.
+INLINE_DECODE_BYTES: Final = 256 * 1024
 
 # One encoder for all: `json.dumps` with any option builds a new encoder per call.
 _encode_json: Final = json.JSONEncoder(separators=(",", ":")).encode
@@ -85,6 +99,9 @@ class AsyncLinkSession:
         connector_limit: most connections open at once (the own session's pool size).
         trace_configs: given to aiohttp as they are (tracing, OpenTelemetry).
         trust_env: let aiohttp read proxy settings from the environment.
+        allow_insecure_http: accept a plain-http `base_url` to a non-loopback host.
+        max_response_bytes: the largest response body accepted, after decompression
+            (2 MiB); a larger one fails the call with `UnexpectedResponseError`.
         on_request: a callable (or a list of them) given a `RequestEvent` before each
             attempt; for metrics and tracing.
         on_response: likewise, given a `ResponseEvent` after each attempt.
@@ -108,6 +125,7 @@ class AsyncLinkSession:
         trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
         trust_env: bool = False,
         allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         on_request: Hook[RequestEvent] | Iterable[Hook[RequestEvent]] | None = None,
         on_response: Hook[ResponseEvent] | Iterable[Hook[ResponseEvent]] | None = None,
         on_retry: Hook[RetryEvent] | Iterable[Hook[RetryEvent]] | None = None,
@@ -117,6 +135,14 @@ class AsyncLinkSession:
         )
         if not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be a positive integer, got {max_response_bytes!r}"
+            )
         self.environment = settings.environment
         self.base_url = settings.base_url
         self.client_id = settings.client_id
@@ -125,14 +151,16 @@ class AsyncLinkSession:
         self._on_request = Hooks(on_request)
         self._on_response = Hooks(on_response)
         self._on_retry = Hooks(on_retry)
-        self._headers: dict[str, str] = {
-            "PLAID-CLIENT-ID": settings.client_id,
-            "PLAID-SECRET": settings.secret,
-            "Plaid-Version": API_VERSION,
-            "User-Agent": USER_AGENT,
-            "Content-Type": "application/json",
-        }
+        self._scrub = Scrubber(settings.secret, settings.client_id)
         self._transport = Transport(
+            headers={
+                "PLAID-CLIENT-ID": settings.client_id,
+                "PLAID-SECRET": settings.secret,
+                "Plaid-Version": API_VERSION,
+                "User-Agent": USER_AGENT,
+                "Content-Type": "application/json",
+            },
+            max_bytes=max_response_bytes,
             session=session,
             connector_limit=connector_limit,
             trust_env=trust_env,
@@ -158,6 +186,11 @@ class AsyncLinkSession:
     @property
     def closed(self) -> bool:
         return self._transport.closed
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest response body a call accepts, after decompression."""
+        return self._transport.max_bytes
 
     @property
     def http_session(self) -> aiohttp.ClientSession | None:
@@ -325,7 +358,9 @@ class AsyncLinkSession:
                 on_error(error)
             if policy.max_attempts == 1 or not is_retryable(error):
                 raise
-            first = error
+            # In a list so that it can be let go of once raised: a local would keep the
+            # first failure (and what its traceback holds) alive through every retry.
+            first = [error]
         retrying = policy.retrying(
             deadline=deadline,
             clock=loop.time,
@@ -335,7 +370,7 @@ class AsyncLinkSession:
             with attempt:
                 number = attempt.retry_state.attempt_number
                 if number == 1:
-                    raise first
+                    raise first.pop()
                 try:
                     result, raw = await self._attempt(route, body, limits, deadline, number)
                     return _Outcome(result, raw, number, loop.time() - started)
@@ -408,11 +443,12 @@ class AsyncLinkSession:
         request_id: str | None = None
         failure: PlaidLinkError | None = None
         try:
-            raw = await self._transport.post(
-                route.url, body=body, headers=self._headers, timeout=client_timeout
-            )
+            raw = await self._transport.post(route.url, body, client_timeout)
             status = raw.status
-            result = decode(raw, route.response, endpoint=route.name)
+            if len(raw.body) <= INLINE_DECODE_BYTES:
+                result = decode(raw, route.response, endpoint=route.name)
+            else:
+                result = await self._decode_off_loop(raw, route, started + budget)
             request_id = getattr(result, "request_id", None)
             return result, raw
         except PlaidTimeoutError as error:
@@ -429,6 +465,7 @@ class AsyncLinkSession:
             failure = error
             raise
         except PlaidLinkError as error:
+            self._scrub.error(error)
             request_id = getattr(error, "request_id", None)
             failure = error
             raise
@@ -437,6 +474,20 @@ class AsyncLinkSession:
                 self._attempt_ended(
                     route, number, status, loop.time() - started, request_id, failure
                 )
+
+    async def _decode_off_loop(self, raw: RawResponse, route: _Route, deadline: float) -> Model:
+        # A large body is parsed in a thread so that the loop keeps serving other calls,
+        # and within the attempt's time: the caller's deadline covers the parsing too.
+        loop = asyncio.get_running_loop()
+        work = asyncio.to_thread(decode, raw, route.response, endpoint=route.name)
+        try:
+            return await asyncio.wait_for(work, max(deadline - loop.time(), 0.0))
+        except asyncio.TimeoutError:
+            pass
+        raise PlaidTimeoutError(
+            f"parsing a {len(raw.body):,}-byte answer did not finish in the time left",
+            retryable=False,
+        )
 
     def _attempt_ended(
         self,
@@ -453,12 +504,12 @@ class AsyncLinkSession:
             number,
             f"HTTP {status}" if status is not None else "no answer",
             elapsed * 1000,
-            request_id,
+            self._scrub.text(request_id) if request_id else None,
             extra={
                 "plaid_endpoint": route.name,
                 "plaid_attempt": number,
                 "plaid_status": status,
-                "plaid_request_id": request_id,
+                "plaid_request_id": self._scrub.text(request_id) if request_id else None,
                 "plaid_elapsed_ms": round(elapsed * 1000, 1),
             },
         )

@@ -1,7 +1,12 @@
 """The only module that touches aiohttp: one pooled `ClientSession`, POST in, bytes out.
 
-aiohttp's exceptions become ours here, in one table, so nothing of aiohttp's escapes
-(its `ClientResponseError` would carry the request headers, and with them the secret).
+Three promises are kept here, because only here are they cheap to keep:
+- nothing is sent anywhere but the URL asked for: redirects are never followed;
+- no answer costs more memory than `max_bytes`: the declared length is checked before
+  reading, the body is read in chunks and decompressed here, both counted;
+- nothing of aiohttp's escapes: its exceptions become ours through one table, raised
+  outside the `except` block so that neither `__cause__` nor `__context__` holds one
+  (aiohttp's exceptions carry `request_info.headers`, and with them the secret).
 """
 
 from __future__ import annotations
@@ -9,12 +14,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from ._exceptions import PlaidTimeoutError, SessionClosedError, TransportError
+from ._exceptions import (
+    PlaidTimeoutError,
+    SessionClosedError,
+    TransportError,
+    UnexpectedResponseError,
+)
+
+#: What the transport can decompress itself, and so the only encodings it asks for.
+ACCEPT_ENCODING: Final = "gzip, deflate"
+# At most this much decompressed output per zlib call: a bomb is noticed after one
+# step past the limit, and no single step holds the event loop long.
+_INFLATE_STEP: Final = 1 << 18
+_READ_CHUNK: Final = 1 << 16
 
 
 class RawResponse(NamedTuple):
@@ -39,19 +58,23 @@ _ERROR_TABLE: tuple[tuple[type[BaseException], Callable[..., TransportError], st
     (aiohttp.ClientConnectorError, TransportError, "could not connect", True),
     (aiohttp.ClientOSError, TransportError, "connection error", True),
     (aiohttp.ClientPayloadError, TransportError, "response body cut short", True),
+    (aiohttp.ClientResponseError, TransportError, "malformed HTTP answer", True),
     (aiohttp.ClientConnectionError, TransportError, "connection error", True),
     (aiohttp.InvalidURL, TransportError, "invalid URL", False),
     (aiohttp.ClientError, TransportError, "HTTP client error", False),
+    # Anything else aiohttp or the OS raises (a header it cannot encode, a TLS failure
+    # outside its own classes) is still ours, never a bare ValueError with a chain.
+    (Exception, TransportError, "unexpected HTTP client failure", False),
 )
 
 
-def map_error(error: BaseException) -> TransportError | None:
-    """Our error for an aiohttp or asyncio failure, or None if it is not one of theirs."""
+def map_error(error: BaseException) -> TransportError:
+    """Our error for an aiohttp, asyncio or OS failure, keeping only its type and OS text."""
     for kind, ours, what, retryable in _ERROR_TABLE:
         if isinstance(error, kind):
             detail = _detail(error)
             return ours(f"{what}: {detail}" if detail else what, retryable=retryable)
-    return None
+    raise AssertionError("unreachable: the table ends with Exception")  # pragma: no cover
 
 
 def _detail(error: BaseException) -> str:
@@ -59,25 +82,58 @@ def _detail(error: BaseException) -> str:
     if isinstance(error, aiohttp.ClientConnectorError):
         return f"{error.host}:{error.port}: {error.strerror or type(error).__name__}"
     if isinstance(error, OSError) and error.strerror:
-        return error.strerror
+        return f"{type(error).__name__}: {error.strerror}"
     return type(error).__name__
+
+
+def describe_location(location: str | None) -> str:
+    """A redirect target as scheme and host only: its path and query may hold tokens."""
+    if not location:
+        return "no Location"
+    try:
+        parts = urlsplit(location)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return "an unparsable Location"
+    if not host:
+        return "a relative Location"
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{parts.scheme or '?'}://{netloc}"
+
+
+def too_large(limit: int, status: int, declared: int | None = None) -> UnexpectedResponseError:
+    what = f"declares {declared:,} bytes" if declared is not None else "is larger"
+    return UnexpectedResponseError(
+        f"the response body {what}, over the limit of {limit:,} bytes "
+        "(raise AsyncLinkSession(max_response_bytes=...) if Plaid's answers grew)",
+        status=status,
+        retryable=False,
+    )
 
 
 class Transport:
     """POSTs bodies over one pooled `aiohttp.ClientSession`.
 
     The session is made lazily, inside the running loop, unless the caller passed one;
-    a session passed in is never closed here.
+    a session passed in is never closed here. The headers, credentials among them, are
+    held here and never passed around, so no frame of a traceback has them as a local.
     """
 
     def __init__(
         self,
         *,
+        headers: Mapping[str, str],
+        max_bytes: int,
         session: aiohttp.ClientSession | None = None,
         connector_limit: int = 100,
         trust_env: bool = False,
         trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
     ) -> None:
+        self._headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
+        self.max_bytes = max_bytes
         self._session = session
         self._owned = session is None
         self._connector_limit = connector_limit
@@ -85,6 +141,9 @@ class Transport:
         self._trace_configs = list(trace_configs) if trace_configs is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Transport max_bytes={self.max_bytes} {'closed' if self._closed else 'open'}>"
 
     @property
     def closed(self) -> bool:
@@ -122,25 +181,43 @@ class Transport:
             raise SessionClosedError("the aiohttp.ClientSession passed in is closed")
         return session
 
-    async def post(
-        self,
-        url: str,
-        *,
-        body: bytes,
-        headers: Mapping[str, str],
-        timeout: aiohttp.ClientTimeout,
-    ) -> RawResponse:
-        """POST `body` and read the whole answer; any failure is a `TransportError`."""
+    async def post(self, url: str, body: bytes, timeout: aiohttp.ClientTimeout) -> RawResponse:
+        """POST `body` and read the whole answer, at most `max_bytes` of it.
+
+        Raises:
+            TransportError: no complete answer (`PlaidTimeoutError` when out of time).
+            UnexpectedResponseError: a redirect, or a body over the limit.
+        """
         client = self._client()
+        failure: TransportError
         try:
-            async with client.post(url, data=body, headers=headers, timeout=timeout) as response:
-                data = await response.read()
-                return RawResponse(response.status, response.headers, data)
+            # Per request, not per session: a session passed in keeps its own defaults
+            # for the caller's other requests.
+            async with client.post(
+                url,
+                data=body,
+                headers=self._headers,
+                timeout=timeout,
+                allow_redirects=False,
+                auto_decompress=False,
+            ) as response:
+                status = response.status
+                if 300 <= status < 400:
+                    response.close()  # never read, never reused
+                    raise UnexpectedResponseError(
+                        f"redirect refused: HTTP {status} to "
+                        f"{describe_location(response.headers.get('Location'))}; the "
+                        "credentials are never sent anywhere but base_url",
+                        status=status,
+                        retryable=False,
+                    )
+                data = await _read(response, self.max_bytes)
+                return RawResponse(status, response.headers, data)
+        except (UnexpectedResponseError, SessionClosedError):
+            raise
         except Exception as error:
-            ours = map_error(error)
-            if ours is None:
-                raise
-            raise ours from error
+            failure = map_error(error)
+        raise failure  # outside `except`: the aiohttp error is not our __context__
 
     async def close(self) -> None:
         """Close the session if it was made here; calls afterwards raise `SessionClosedError`."""
@@ -158,3 +235,56 @@ class Transport:
                 source=self,
                 stacklevel=1,
             )
+
+
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, decompressed, or an error as soon as it passes `limit` bytes."""
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        response.close()
+        raise too_large(limit, response.status, declared)
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        if declared is not None:
+            return await response.read()  # the common case: one read of a known size
+        inflate = None
+    elif encoding in ("gzip", "x-gzip", "deflate"):
+        # 32 + MAX_WBITS: the zlib and gzip headers are both recognised.
+        inflate = zlib.decompressobj(32 + zlib.MAX_WBITS)
+    else:
+        response.close()
+        raise UnexpectedResponseError(
+            f"the response uses Content-Encoding {encoding[:40]!r}, which was not asked for",
+            status=response.status,
+            retryable=False,
+        )
+    buffer = bytearray()
+    try:
+        async for chunk in response.content.iter_chunked(_READ_CHUNK):
+            if inflate is None:
+                buffer += chunk
+            else:
+                _inflate(inflate, chunk, buffer, limit)
+            if len(buffer) > limit:
+                raise too_large(limit, response.status)
+        if inflate is not None and not inflate.eof:
+            raise aiohttp.ClientPayloadError("compressed body cut short")
+        return bytes(buffer)
+    except BaseException:
+        # Free the partial body now: the exception's traceback keeps this frame, and
+        # with it `buffer`, alive for as long as the caller (or tenacity) holds it.
+        buffer.clear()
+        response.close()
+        raise
+
+
+def _inflate(inflate: Any, chunk: bytes, buffer: bytearray, limit: int) -> None:
+    data = chunk
+    while data:
+        try:
+            buffer += inflate.decompress(data, _INFLATE_STEP)
+        except zlib.error:
+            raise aiohttp.ClientPayloadError("the compressed body is corrupt") from None
+        if len(buffer) > limit or inflate.eof:
+            return
+        data = inflate.unconsumed_tail

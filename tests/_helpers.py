@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Any
 
 import aiohttp
 
-from plaid_link_async import AsyncLinkSession, RetryPolicy, Timeout
+from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout
 from plaid_link_async import models as m
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer
 
@@ -73,3 +74,27 @@ def program_env(fake: FakePlaidServer, **extra: str) -> dict[str, str]:
     env = {**os.environ, **plaid_variables(fake), **extra}
     env.pop("PLAID_ENV", None)  # a base URL is given; the environment stays unnamed
     return env
+
+
+def error_chain(error: BaseException | None) -> list[BaseException]:
+    """`error` and every exception behind it, through `__cause__` and `__context__`."""
+    seen: list[BaseException] = []
+    pending = [error]
+    while pending:
+        link = pending.pop()
+        if link is None or any(link is known for known in seen):
+            continue
+        seen.append(link)
+        pending += [link.__cause__, link.__context__]
+    return seen
+
+
+def error_texts(error: BaseException) -> list[str]:
+    """Everything a logger, an error tracker or a pickle could show of `error`'s chain."""
+    texts = []
+    for link in error_chain(error):
+        texts += [str(link), repr(link), repr(link.args), repr(vars(link))]
+        texts += [repr(value) for value in vars(link).values()]
+        if isinstance(link, PlaidLinkError):
+            texts.append(repr(vars(pickle.loads(pickle.dumps(link)))))
+    return texts

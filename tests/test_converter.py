@@ -128,7 +128,7 @@ def test_a_wrong_type_deep_inside_names_the_whole_path() -> None:
         "expected a string, got an integer"
     )
     assert caught.value.__cause__ is None
-    assert caught.value.__suppress_context__
+    assert caught.value.__context__ is None
 
 
 @pytest.mark.parametrize(

@@ -111,10 +111,14 @@ def test_deeply_nested_garbage_is_an_unexpected_response() -> None:
         decode(raw, m.LinkTokenCreateResponse, endpoint="e")
 
 
-def test_only_aiohttp_and_timeout_errors_are_mapped() -> None:
+def test_every_client_failure_is_mapped_to_ours() -> None:
     assert isinstance(map_error(asyncio.TimeoutError()), pla.PlaidTimeoutError)
     assert isinstance(map_error(aiohttp.ServerDisconnectedError()), pla.TransportError)
     invalid = map_error(aiohttp.InvalidURL("x"))
     assert invalid is not None
     assert not invalid.retryable
-    assert map_error(KeyError("x")) is None
+    # Anything else raised under aiohttp is ours too, never a bare error with a chain.
+    other = map_error(ValueError("Newline or carriage return character detected"))
+    assert type(other) is pla.TransportError
+    assert not other.retryable
+    assert str(other) == "unexpected HTTP client failure: ValueError"

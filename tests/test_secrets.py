@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import pickle
 import socket
 from typing import Any
 
@@ -14,7 +13,7 @@ from plaid_link_async import models as m
 from plaid_link_async._config import resolve_settings
 from plaid_link_async.testing import FakePlaidServer, Fault
 
-from ._helpers import CREATE
+from ._helpers import CREATE, error_texts
 
 SECRET = "s3cr3t-d0-not-l0g-9f8e7d6c"
 
@@ -24,23 +23,6 @@ def _closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port  # nothing listens there any more: connecting is refused
-
-
-def _chain(error: BaseException | None) -> list[BaseException]:
-    seen: list[BaseException] = []
-    while error is not None and error not in seen:
-        seen.append(error)
-        error = error.__cause__ or error.__context__
-    return seen
-
-
-def _texts(error: BaseException) -> list[str]:
-    texts = []
-    for link in _chain(error):
-        texts += [str(link), repr(link), repr(link.args), repr(vars(link))]
-        if isinstance(link, PlaidLinkError):
-            texts.append(repr(vars(pickle.loads(pickle.dumps(link)))))
-    return texts
 
 
 async def test_no_secret_in_logs_reprs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
@@ -81,7 +63,7 @@ async def test_no_secret_in_logs_reprs_or_errors(caplog: pytest.LogCaptureFixtur
             "InvalidInputError",
         }
         for error in errors:
-            texts += _texts(error)
+            texts += error_texts(error)
         try:
             dead = AsyncLinkSession(
                 fake.client_id, SECRET, base_url=f"http://127.0.0.1:{_closed_port()}"
@@ -90,7 +72,7 @@ async def test_no_secret_in_logs_reprs_or_errors(caplog: pytest.LogCaptureFixtur
                 await dead.link_token_create(CREATE, retry=RetryPolicy(max_attempts=1))
         except PlaidLinkError as error:
             assert "could not connect" in str(error)
-            texts += _texts(error)
+            texts += error_texts(error)
     texts += [record.getMessage() for record in caplog.records]
     texts += [repr(record.args) for record in caplog.records]
     assert any("attempt" in record.getMessage() for record in caplog.records)

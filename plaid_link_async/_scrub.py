@@ -1,0 +1,77 @@
+"""Taking the session's own credentials out of whatever a server sent back.
+
+Some proxies and error pages echo the request headers. The library knows its own
+secret, so it removes that exact value from every error it raises (and so from the log
+lines and CLI output made from them), whatever shape the echo arrived in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from ._exceptions import PlaidLinkError
+from ._model_base import Model
+from ._redact import MASK
+
+# A client id is an identifier, not a credential, and short test ids ("client") would
+# mangle ordinary words; real ones are 24 characters.
+_MIN_CLIENT_ID: Final = 12
+
+
+class Scrubber:
+    """Replaces the session's secret (and its client id) with `***` in text and data."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, secret: str, client_id: str = "") -> None:
+        values = {secret} if secret else set()
+        if len(client_id) >= _MIN_CLIENT_ID:
+            values.add(client_id)
+        # Longest first: one value may contain the other.
+        self._values: tuple[str, ...] = tuple(sorted(values, key=len, reverse=True))
+
+    def __repr__(self) -> str:
+        return "<Scrubber>"
+
+    def text(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    def data(self, data: Any) -> Any:
+        """A copy of JSON-like `data` with every string (keys too) scrubbed."""
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, Mapping):
+            return {self.text(str(key)): self.data(value) for key, value in data.items()}
+        if isinstance(data, (list, tuple)):
+            return [self.data(item) for item in data]
+        return data
+
+    def error(self, error: BaseException) -> None:
+        """Scrub `error` in place: its args and every text or model attribute."""
+        error.args = tuple(self.data(arg) for arg in error.args)
+        for name, value in list(vars(error).items()):
+            if isinstance(value, str):
+                setattr(error, name, self.text(value))
+            elif isinstance(value, Model):
+                setattr(error, name, self._model(value))
+
+    def _model(self, model: Model) -> Model:
+        from ._converter import from_dict, to_dict
+
+        try:
+            return from_dict(type(model), self.data(to_dict(model)))
+        except PlaidLinkError:
+            # Cannot happen for models read from JSON; if it did, keep the top-level
+            # text and drop the rest rather than keep the secret.
+            fields = {
+                field.name: self.text(value)
+                for field in attrs.fields(type(model))
+                if isinstance(value := getattr(model, field.name), str)
+            }
+            return attrs.evolve(model, extra={}, **fields)
