@@ -195,6 +195,9 @@ class _State:
         self.pacer = _Pacer(max_per_second, loop) if max_per_second else None
         self.results: asyncio.Queue[BatchResult | _End | _Failure] = asyncio.Queue(concurrency)
         self.workers_left = concurrency
+        # Results made but not yet on the queue: a worker cancelled while waiting for
+        # room must not lose a token Plaid already created.
+        self.unqueued: list[BatchResult] = []
         self.started = loop.time()
         self.done = 0
         self.failed = 0
@@ -208,9 +211,12 @@ class _State:
                     if item is None:
                         break
                     result = await self._one(*item)
+                    self.unqueued.append(result)
                 finally:
                     await self.limiter.release()
+                # If cancelled, put() has not queued it, and it stays in `unqueued`.
                 await self.results.put(result)
+                self.unqueued.remove(result)
         except Exception as error:  # the caller's iterable failed: end the batch with it
             self.source.exhausted = True
             await self.results.put(_Failure(error))
@@ -319,6 +325,25 @@ class BatchRun:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def drain(self) -> list[BatchResult]:
+        """Results that finished but were not yielded before the run was closed.
+
+        After leaving the loop early (a `break`, an exception, Ctrl-C) and `aclose()`,
+        these are the calls that did succeed or fail: a caller keeping a journal
+        records them too, so that no created link token is lost.
+        """
+        state = self._state
+        if state is None:
+            return []
+        found = []
+        while not state.results.empty():
+            item = state.results.get_nowait()
+            if isinstance(item, BatchResult):
+                found.append(item)
+        found += state.unqueued
+        state.unqueued.clear()
+        return found
 
     async def __aenter__(self) -> Self:
         return self

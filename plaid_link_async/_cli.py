@@ -8,7 +8,13 @@
     plaid-link batch create --input users.csv --output tokens.jsonl [--concurrency N]
 
 Credentials come from PLAID_CLIENT_ID / PLAID_SECRET (or flags), the environment from
-PLAID_ENV or --env; --base-url points at the fake server. The secret is never printed.
+PLAID_ENV or --env; --base-url points at the fake server. The secret is never printed:
+every line the command writes passes through the session's scrubber.
+
+Every failure is one line, `plaid-link: error: ...`, and an exit code: 2 for usage
+(bad arguments, files or settings: nothing was sent), 1 for a failure at run time
+(a call or a row failed, the batch was stopped), 130 for Ctrl-C. `--debug` adds the
+traceback of an unexpected error.
 """
 
 from __future__ import annotations
@@ -17,22 +23,44 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import shlex
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ._version import __version__
 
-EXIT_FAILED = 1  # a call or a row failed
-EXIT_USAGE = 2  # bad arguments or configuration
+EXIT_FAILED = 1  # a call or a row failed, or the batch was stopped
+EXIT_USAGE = 2  # bad arguments, files or configuration: nothing was sent
 EXIT_INTERRUPTED = 130
+PROG = "plaid-link"
+
+
+class CommandError(Exception):
+    """A failure the command reports as one line with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, like every other failure; argparse's usage block would be a second.
+        _say(f"error: {message} (see {self.prog} --help)")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _say(line: str, scrub: Any = None) -> None:
+    text = scrub.text(line) if scrub is not None else line
+    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="plaid-link", description="Asyncio client for Plaid's Link API."
-    )
+    parser = _Parser(prog=PROG, description="Asyncio client for Plaid's Link API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("demo", help="run every endpoint against the embedded fake Plaid server")
@@ -67,11 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_options(many)
     many.add_argument("--input", required=True, type=Path, help="users.csv or users.jsonl")
-    many.add_argument("--output", required=True, type=Path, help="tokens.jsonl (appended)")
+    many.add_argument(
+        "--output", required=True, type=Path, help="tokens.jsonl: the journal, appended to"
+    )
+    many.add_argument(
+        "--encoding", default="utf-8", help="the input's text encoding (utf-8; a BOM is fine)"
+    )
     many.add_argument("--concurrency", type=int, default=32, help="calls in flight (32)")
     many.add_argument("--max-per-second", type=float, help="most calls started per second")
     many.add_argument(
         "--retry-failed", action="store_true", help="run again rows whose line is an error"
+    )
+    many.add_argument(
+        "--new-journal",
+        action="store_true",
+        help="move an existing --output aside (kept as OUTPUT.<time>.old) and start over",
     )
     many.add_argument("--no-progress", action="store_true", help="no progress bar")
     _request_options(many)
@@ -90,6 +128,9 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--timeout", type=float, help="seconds per call, retries included")
     group.add_argument("-v", "--verbose", action="store_true", help="log every attempt")
+    group.add_argument(
+        "--debug", action="store_true", help="log every attempt; a traceback on unexpected errors"
+    )
 
 
 def _request_options(parser: argparse.ArgumentParser) -> None:
@@ -113,24 +154,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .testing.__main__ import main as serve
 
         return serve(argv=_fake_server_argv(args))
-    if getattr(args, "verbose", False):
+    from ._scrub import Scrubber
+
+    scrub = Scrubber(args.secret or os.environ.get("PLAID_SECRET") or "")
+    if args.verbose or args.debug:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("plaid_link_async").setLevel(logging.DEBUG)
-    from ._exceptions import PlaidLinkError
-
     try:
-        if args.command == "token" and args.action == "create":
-            request = _token_request(args)
-            if isinstance(request, int):
-                return request
-            return asyncio.run(_token_create(args, request))
-        return asyncio.run(_run(args))
+        return _dispatch(args, scrub)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say("interrupted")
         return EXIT_INTERRUPTED
-    except PlaidLinkError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    except CommandError as error:
+        _say(f"error: {error}", scrub)
+        return error.code
+    except Exception as error:
+        code, message = _classify(error)
+        if args.debug and code == EXIT_FAILED:
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            print(scrub.text(text), file=sys.stderr, end="")
+        _say(f"error: {message}", scrub)
+        return code
+
+
+def _classify(error: Exception) -> tuple[int, str]:
+    """The exit code and the one line for an exception no command handled itself."""
+    from ._cli_input import InputError
+    from ._cli_journal import JournalError
+    from ._exceptions import ConfigurationError, PlaidLinkError, RequestValidationError
+
+    if isinstance(error, (ConfigurationError, JournalError, InputError, RequestValidationError)):
+        return EXIT_USAGE, str(error)
+    if isinstance(error, PlaidLinkError):
+        return EXIT_FAILED, str(error)
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return EXIT_USAGE, f"{where}{error.strerror or type(error).__name__}"
+    return EXIT_FAILED, (
+        f"unexpected {type(error).__name__}: {str(error)[:200]} "
+        "(run again with --debug for a traceback, and please report it)"
+    )
+
+
+def _dispatch(args: argparse.Namespace, scrub: Any) -> int:
+    command = f"{args.command} {args.action}"
+    if command == "token create":
+        request = _token_request(args)
+        return asyncio.run(_token_create(args, request, scrub))
+    if command == "token get":
+        return asyncio.run(_token_get(args, scrub))
+    assert command == "batch create"
+    return _batch_create(args, scrub)
 
 
 def _fake_server_argv(args: argparse.Namespace) -> list[str]:
@@ -174,58 +248,49 @@ def _defaults(args: argparse.Namespace) -> Any:
     )
 
 
-async def _run(args: argparse.Namespace) -> int:
-    command = f"{args.command} {args.action}"
-    if command == "token get":
-        return await _token_get(args)
-    assert command == "batch create"
-    return await _batch_create(args)
-
-
 def _token_request(args: argparse.Namespace) -> Any:
-    """The request `token create` sends, or an exit code if the input is bad."""
+    """The request `token create` sends; a `CommandError` if the input is bad."""
     from ._cli_input import build_request
 
-    if args.json_input:
-        text = sys.stdin.read() if args.json_input == "-" else Path(args.json_input).read_text()
-        try:
-            fields = json.loads(text)
-        except ValueError as error:
-            print(f"error: {args.json_input}: not JSON: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        if not isinstance(fields, dict):
-            print(f"error: {args.json_input}: not a JSON object", file=sys.stderr)
-            return EXIT_USAGE
-    else:
-        fields = {"user_id": args.user_id}
-    return build_request(0, fields, _defaults(args))
+    if not args.json_input:
+        return build_request(0, {"user_id": args.user_id}, _defaults(args), source="flag")
+    name = "stdin" if args.json_input == "-" else args.json_input
+    try:
+        if args.json_input == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            path = Path(args.json_input)
+            if path.is_dir():
+                raise CommandError(f"--json-input is a folder, not a file: {path}")
+            data = path.read_bytes()
+        fields = json.loads(data.decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise CommandError(f"no such --json-input file: {name}") from None
+    except UnicodeDecodeError as error:
+        raise CommandError(f"{name}: not UTF-8 (at byte {error.start + 1})") from None
+    except json.JSONDecodeError as error:
+        raise CommandError(f"{name}: not JSON: {error.msg} (line {error.lineno})") from None
+    except RecursionError:
+        raise CommandError(f"{name}: JSON nested too deep") from None
+    if not isinstance(fields, dict):
+        raise CommandError(f"{name}: not a JSON object")
+    return build_request(0, fields, _defaults(args), source="key")
 
 
-async def _token_create(args: argparse.Namespace, request: Any) -> int:
-    from ._exceptions import PlaidLinkError
-
+async def _token_create(args: argparse.Namespace, request: Any, scrub: Any) -> int:
     async with _session(args) as plaid:
-        try:
-            created = await plaid.link_token_create(request)
-        except PlaidLinkError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_FAILED
-    _show(args, created, ["link_token", "expiration", "request_id", "hosted_link_url"])
+        created = await plaid.link_token_create(request)
+    _show(args, created, ["link_token", "expiration", "request_id", "hosted_link_url"], scrub)
     return 0
 
 
-async def _token_get(args: argparse.Namespace) -> int:
-    from ._exceptions import PlaidLinkError
+async def _token_get(args: argparse.Namespace, scrub: Any) -> int:
     from .models import LinkTokenGetRequest
 
     async with _session(args) as plaid:
-        try:
-            info = await plaid.link_token_get(LinkTokenGetRequest(link_token=args.link_token))
-        except PlaidLinkError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_FAILED
+        info = await plaid.link_token_get(LinkTokenGetRequest(link_token=args.link_token))
     if args.json:
-        _show(args, info, [])
+        _show(args, info, [], scrub)
         return 0
     meta = info.metadata
     lines = {
@@ -243,46 +308,87 @@ async def _token_get(args: argparse.Namespace) -> int:
     }
     for key, value in lines.items():
         if value is not None:
-            print(f"{key + ':':15} {value}")
+            print(scrub.text(f"{key + ':':15} {value}"))
     return 0
 
 
-def _show(args: argparse.Namespace, model: Any, keys: list[str]) -> None:
+def _show(args: argparse.Namespace, model: Any, keys: list[str], scrub: Any) -> None:
     from ._converter import to_dict
 
     data = to_dict(model)
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(scrub.text(json.dumps(data, indent=2)))
         return
     for key in keys:
         if key in data:
-            print(f"{key + ':':15} {data[key]}")
+            print(scrub.text(f"{key + ':':15} {data[key]}"))
 
 
-async def _batch_create(args: argparse.Namespace) -> int:
-    from ._cli_batch import run_batch
-    from ._cli_input import InputError
+def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
+    from ._cli_batch import Summary, progress_display, run_batch
+    from ._cli_input import check_encoding, read_records
+    from ._cli_journal import Journal, check_paths
 
-    if not args.input.exists():
-        print(f"error: no such input file: {args.input}", file=sys.stderr)
-        return EXIT_USAGE
-    async with _session(args) as plaid:
+    check_paths(args.input, args.output)
+    encoding = check_encoding(args.encoding)
+    if args.concurrency < 1:
+        raise CommandError(f"--concurrency must be at least 1, got {args.concurrency}")
+    plaid = _session(args)  # before the journal: bad settings are refused untouched
+    journal = Journal.open(args.output, new=args.new_journal)
+    summary = Summary()
+    try:
+        if journal.moved_to is not None:
+            _say(f"moved the old journal to {journal.moved_to}")
+        summary.total = journal.check(read_records(args.input, encoding), args.input.name)
+        progress = progress_display(not args.no_progress and sys.stderr.isatty(), sys.stderr)
+
+        async def run() -> None:
+            async with plaid:
+                await run_batch(
+                    plaid,
+                    args.input,
+                    journal,
+                    _defaults(args),
+                    summary,
+                    encoding=encoding,
+                    concurrency=args.concurrency,
+                    max_per_second=args.max_per_second,
+                    retry_failed=args.retry_failed,
+                    progress=progress,
+                    report=lambda line: _say(f"error: {line}", scrub),
+                )
+
         try:
-            summary = await run_batch(
-                plaid,
-                args.input,
-                args.output,
-                _defaults(args),
-                concurrency=args.concurrency,
-                max_per_second=args.max_per_second,
-                retry_failed=args.retry_failed,
-                show_progress=not args.no_progress and sys.stderr.isatty(),
-            )
-        except InputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_USAGE
-    print(summary.line(), file=sys.stderr)
+            asyncio.run(run())
+        finally:
+            close = getattr(progress, "close", None)
+            if close is not None:
+                close()
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        journal.close()
+    _say(scrub.text(summary.line()))
+    if summary.interrupted:
+        _say(f"interrupted; to resume, run the same command again: {_command_line()}")
+        return EXIT_INTERRUPTED
+    if summary.stopped_by is not None:
+        _say(
+            f"error: stopped: {summary.stopped_by}; no row can succeed with these "
+            "settings. Fix them and run the same command again: rows not done are resumed",
+            scrub,
+        )
+        return EXIT_FAILED
     return EXIT_FAILED if summary.failed else 0
+
+
+def _command_line() -> str:
+    words = [PROG, *sys.argv[1:]]
+    # Never echo a secret given as a flag; the environment variable is the better place.
+    for index, word in enumerate(words[:-1]):
+        if word == "--secret":
+            words[index + 1] = "$PLAID_SECRET"
+    return " ".join(shlex.quote(word) for word in words)
 
 
 if __name__ == "__main__":

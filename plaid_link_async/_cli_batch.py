@@ -1,27 +1,47 @@
-"""`plaid-link batch create`: a token per input row, written as JSON Lines, resumable.
+"""`plaid-link batch create`: a token per input row, written to a journal, resumable.
 
-The output file is the journal: a row with a line in it is done, so running again
-with the same output skips it. Lines are written whole and flushed one by one; a
-line cut short by a crash is dropped on the next run and its row done again.
+The output file is the journal (see `_cli_journal`). One bad row is that row's error
+line and the batch goes on; an error no row can survive (Plaid refusing the
+credentials) stops the batch at once, leaving the rows not yet sent undone. Results
+that finished are journaled before the process exits, Ctrl-C included.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import attrs
 
-from ._batch import BatchProgress, BatchResult
+from ._batch import BatchProgress, BatchResult, BatchRun
 from ._cli_input import Defaults, Row, read_rows
+from ._cli_journal import Journal
 from ._datetimes import format_datetime
-from ._exceptions import PlaidAPIError, PlaidLinkError
+from ._exceptions import ConfigurationError, PlaidAPIError, PlaidLinkError, SessionClosedError
 from ._session import AsyncLinkSession
 from .models import LinkTokenCreateRequest
+
+#: Plaid's answers that mean no request with these credentials can succeed.
+FATAL_ERROR_CODES: Final = frozenset(
+    {
+        "INVALID_API_KEYS",
+        "INVALID_CLIENT_ID",
+        "INVALID_SECRET",
+        "UNAUTHORIZED_ENVIRONMENT",
+        "UNAUTHORIZED_ROUTE_ACCESS",
+    }
+)
+
+
+def is_fatal(error: BaseException | None) -> bool:
+    """Whether `error` will happen to every row alike, so the batch should stop."""
+    if isinstance(error, PlaidAPIError):
+        return error.error_code in FATAL_ERROR_CODES
+    return isinstance(error, (ConfigurationError, SessionClosedError))
 
 
 @attrs.define
@@ -31,49 +51,22 @@ class Summary:
     failed: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    interrupted: bool = False
+    #: The error that stopped the batch before its end, if one did.
+    stopped_by: PlaidLinkError | None = None
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.created - self.failed - self.skipped)
 
     def line(self) -> str:
-        return (
+        text = (
             f"{self.total} rows: {self.created} created, {self.failed} failed, "
-            f"{self.skipped} already done (skipped) in {self.seconds:.1f} s"
+            f"{self.skipped} already done (skipped)"
         )
-
-
-def finished_rows(output: Path, *, retry_failed: bool) -> set[int]:
-    """The rows the output already has a line for (failed ones too, unless retried).
-
-    A last line cut short by a crash is removed from the file first.
-    """
-    if not output.exists():
-        return set()
-    _drop_partial_last_line(output)
-    created: set[int] = set()
-    failed: set[int] = set()
-    with output.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                record = json.loads(line)
-                row = int(record["row"])
-            except (ValueError, KeyError, TypeError):
-                continue
-            (created if "link_token" in record else failed).add(row)
-    return created if retry_failed else created | failed
-
-
-def _drop_partial_last_line(path: Path) -> None:
-    with path.open("rb+") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        if size == 0:
-            return
-        # Read back just far enough to find the last newline.
-        block = min(size, 1 << 16)
-        handle.seek(size - block)
-        tail = handle.read(block)
-        if tail.endswith(b"\n"):
-            return
-        cut = tail.rfind(b"\n")
-        handle.truncate(size - block + cut + 1 if cut >= 0 else 0)
+        if self.left:
+            text += f", {self.left} not done"
+        return text + f" in {self.seconds:.1f} s"
 
 
 def error_record(error: BaseException) -> dict[str, Any]:
@@ -87,105 +80,94 @@ def error_record(error: BaseException) -> dict[str, Any]:
     return record
 
 
-class _Writer:
-    def __init__(self, handle: IO[str]) -> None:
-        self._handle = handle
-
-    def write(self, record: dict[str, Any]) -> None:
-        # One write per whole line, flushed: a kill leaves complete lines behind.
-        self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._handle.flush()
-
-
 async def run_batch(
     plaid: AsyncLinkSession,
     input_path: Path,
-    output_path: Path,
+    journal: Journal,
     defaults: Defaults,
+    summary: Summary,
     *,
+    encoding: str,
     concurrency: int,
     max_per_second: float | None,
     retry_failed: bool,
-    show_progress: bool,
-    err: IO[str] = sys.stderr,
-) -> Summary:
-    """Create tokens for the rows not done yet; append a line per row to the output."""
-    summary = Summary()
+    progress: Any = None,
+    report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+) -> None:
+    """Create tokens for the rows not done yet, journaling a line per row.
+
+    `summary.total` is the input's row count, from the journal's check. `report` gets
+    one line per failed row. On cancellation (Ctrl-C) the results that finished are
+    journaled, `summary.interrupted` is set, and the cancellation goes on.
+    """
     started = time.perf_counter()
-    done = finished_rows(output_path, retry_failed=retry_failed)
+    summary.skipped = sum(
+        1
+        for row in journal.entries
+        if row <= summary.total and journal.is_done(row, retry_failed=retry_failed)
+    )
     pending: dict[int, Row] = {}
-    with output_path.open("a", encoding="utf-8") as handle:
-        writer = _Writer(handle)
 
-        def requests() -> Iterator[LinkTokenCreateRequest]:
-            index = 0
-            for row in read_rows(input_path, defaults):
-                summary.total += 1
-                if row.number in done:
-                    summary.skipped += 1
-                    continue
-                if row.request is None:
-                    assert row.error is not None
-                    summary.failed += 1
-                    print(f"error: {row.error}", file=err, flush=True)
-                    writer.write(
-                        {
-                            "row": row.number,
-                            "user_id": row.user_id,
-                            "error": error_record(row.error),
-                        }
-                    )
-                    continue
-                pending[index] = row
-                index += 1
-                yield row.request
+    def record(row: Row, result: BatchResult) -> None:
+        entry: dict[str, Any] = {"row": row.number, "user_id": row.user_id, "fp": row.fingerprint}
+        if result.response is not None:
+            summary.created += 1
+            entry["link_token"] = result.response.link_token
+            entry["expiration"] = format_datetime(result.response.expiration)
+            entry["request_id"] = result.response.request_id
+        else:
+            assert result.error is not None
+            summary.failed += 1
+            entry["error"] = error_record(result.error)
+            report(f"row {row.number}: {result.error}")
+        journal.write(entry)
 
-        progress = _progress(show_progress, err)
-        try:
-            async with plaid.link_token_create_many(
-                requests(),
-                concurrency=concurrency,
-                max_per_second=max_per_second,
-                progress=progress,
-            ) as run:
-                async for result in run:
-                    row = pending.pop(result.index)
-                    _record(writer, row, result, summary, err)
-        finally:
-            close = getattr(progress, "close", None)
-            if close is not None:
-                close()
-            summary.seconds = time.perf_counter() - started
-    return summary
+    def requests() -> Iterator[LinkTokenCreateRequest]:
+        index = 0
+        for row in read_rows(input_path, defaults, encoding):
+            if journal.is_done(row.number, retry_failed=retry_failed):
+                continue
+            if row.request is None:
+                assert row.error is not None
+                summary.failed += 1
+                report(str(row.error))
+                journal.write(
+                    {
+                        "row": row.number,
+                        "user_id": row.user_id,
+                        "fp": row.fingerprint,
+                        "error": error_record(row.error),
+                    }
+                )
+                continue
+            pending[index] = row
+            index += 1
+            yield row.request
 
-
-def _record(writer: _Writer, row: Row, result: BatchResult, summary: Summary, err: IO[str]) -> None:
-    record: dict[str, Any] = {"row": row.number, "user_id": row.user_id}
-    if result.response is not None:
-        summary.created += 1
-        record["link_token"] = result.response.link_token
-        record["expiration"] = format_datetime(result.response.expiration)
-        record["request_id"] = result.response.request_id
-    else:
-        assert result.error is not None
-        summary.failed += 1
-        record["error"] = error_record(result.error)
-        print(f"error: row {row.number}: {result.error}", file=err, flush=True)
-    writer.write(record)
-
-
-def _progress(show: bool, err: IO[str]) -> Any:
-    if not show:
-        return None
+    run: BatchRun = plaid.link_token_create_many(
+        requests(), concurrency=concurrency, max_per_second=max_per_second, progress=progress
+    )
     try:
-        from ._progress import ProgressBar
+        async for result in run:
+            row = pending.pop(result.index)
+            if is_fatal(result.error):
+                assert result.error is not None
+                summary.stopped_by = result.error  # its row stays not done
+                break
+            record(row, result)
+    except asyncio.CancelledError:
+        summary.interrupted = True
+        raise
+    finally:
+        await run.aclose()
+        for result in run.drain():
+            row = pending.pop(result.index)
+            if not is_fatal(result.error):
+                record(row, result)
+        summary.seconds = time.perf_counter() - started
 
-        return ProgressBar(file=err)
-    except PlaidLinkError:
-        return _TextProgress(err)
 
-
-class _TextProgress:
+class TextProgress:
     """A one-line progress display for terminals without tqdm."""
 
     def __init__(self, err: IO[str]) -> None:
@@ -206,3 +188,14 @@ class _TextProgress:
     def close(self) -> None:
         self._err.write("\n")
         self._err.flush()
+
+
+def progress_display(show: bool, err: IO[str]) -> Any:
+    if not show:
+        return None
+    try:
+        from ._progress import ProgressBar
+
+        return ProgressBar(file=err)
+    except PlaidLinkError:
+        return TextProgress(err)

@@ -1,12 +1,19 @@
-"""Rows of a CSV or JSON Lines file turned into `LinkTokenCreateRequest`s, for the CLI."""
+"""Rows of a CSV or JSON Lines file turned into `LinkTokenCreateRequest`s, for the CLI.
+
+A bad row is that row's error, never the whole file's: a line that does not decode,
+one too long, JSON nested too deep, a missing column. Each row also gets a fingerprint
+of its content, which the journal keeps to tell a resumed input from another file.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Final
 
 import attrs
 
@@ -14,6 +21,13 @@ from ._converter import from_dict
 from ._exceptions import PlaidLinkError, RequestValidationError, UnexpectedResponseError
 from ._validation import validate
 from .models import LinkTokenCreateRequest, LinkTokenCreateRequestUser
+
+#: The longest input line read: longer ones are that row's error (and skipped in pieces,
+#: never read whole).
+MAX_LINE_BYTES: Final = 1 << 20
+#: The longest CSV field, as Python's csv module has it by default.
+MAX_FIELD_CHARS: Final = 128 * 1024
+DEFAULT_ENCODING: Final = "utf-8"
 
 
 class InputError(PlaidLinkError, ValueError):
@@ -45,11 +59,34 @@ class Defaults:
 
 
 @attrs.frozen
+class Record:
+    """One input row as read: its number (1 for the first data row), the line it starts
+    on, its fields or the reason it has none, and a fingerprint of its content."""
+
+    number: int
+    line: int
+    fingerprint: str
+    fields: Mapping[str, Any] | None = None
+    problem: str | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        if self.fields is None:
+            return None
+        value = self.fields.get("user_id") or self.fields.get("client_user_id")
+        user = self.fields.get("user")
+        if value is None and isinstance(user, Mapping):
+            value = user.get("client_user_id")
+        return None if value is None else str(value)[:200]
+
+
+@attrs.frozen
 class Row:
-    """One input row: its number (1 for the first data row), user id and request or error."""
+    """A `Record` made into a request, or the error that kept it from being one."""
 
     number: int
     user_id: str | None
+    fingerprint: str
     request: LinkTokenCreateRequest | None = None
     error: InputError | None = None
 
@@ -58,12 +95,23 @@ def split_list(value: str) -> list[str]:
     return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
 
 
-def build_request(
-    row: int, fields: Mapping[str, Any], defaults: Defaults
-) -> LinkTokenCreateRequest:
-    """A checked request from the flat fields of one row (or one `--json` object).
+def check_encoding(name: str) -> str:
+    """`name` if Python knows the encoding; an `InputError` naming it otherwise."""
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise InputError(0, "", f"unknown --encoding {name!r}") from None
+    return name
 
-    An object with a `user` key is taken as a whole `/link/token/create` body.
+
+def build_request(
+    row: int, fields: Mapping[str, Any], defaults: Defaults, *, source: str = "column"
+) -> LinkTokenCreateRequest:
+    """A checked request from the flat fields of one row (or one `--json-input` object).
+
+    An object with a `user` key is taken as a whole `/link/token/create` body. `source`
+    names where fields come from in messages: "column" for files, "key" for a JSON
+    object, "flag" for the command line.
     """
     if "user" in fields:
         try:
@@ -73,10 +121,14 @@ def build_request(
     else:
         user_id = fields.get("user_id") or fields.get("client_user_id")
         if not user_id:
-            raise InputError(row, "user_id", "missing (a user_id column or key is required)")
+            needed = "--user-id" if source == "flag" else f"a user_id {source}"
+            raise InputError(row, "user_id", f"missing ({needed} is required)")
         client_name = fields.get("client_name") or defaults.client_name
         if not client_name:
-            raise InputError(row, "client_name", "missing (a column or --client-name)")
+            needed = (
+                "--client-name" if source == "flag" else f"a client_name {source} or --client-name"
+            )
+            raise InputError(row, "client_name", f"missing ({needed} is required)")
         request = LinkTokenCreateRequest(
             client_name=str(client_name),
             language=str(fields.get("language") or defaults.language),
@@ -105,49 +157,164 @@ def _list(value: Any, default: Sequence[str]) -> list[Any]:
     return split_list(str(value))
 
 
-def read_rows(path: Path, defaults: Defaults) -> Iterator[Row]:
-    """The rows of a `.csv` (header line first) or `.jsonl` file, lazily."""
-    if path.suffix.lower() == ".csv":
-        yield from _csv_rows(path, defaults)
-    else:
-        yield from _jsonl_rows(path, defaults)
-
-
-def _csv_rows(path: Path, defaults: Defaults) -> Iterator[Row]:
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"user_id", "client_user_id"} & set(reader.fieldnames):
-            raise InputError(0, "user_id", f"{path.name} has no user_id column")
-        for number, fields in enumerate(reader, start=1):
-            yield _row(number, fields, defaults)
-
-
-def _jsonl_rows(path: Path, defaults: Defaults) -> Iterator[Row]:
-    # Undecodable bytes become U+FFFD and fail that row alone, not the whole file.
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        number = 0
-        for line in handle:
-            if not line.strip():
-                continue
-            number += 1
+def read_rows(path: Path, defaults: Defaults, encoding: str = DEFAULT_ENCODING) -> Iterator[Row]:
+    """The rows of a `.csv` (header line first) or `.jsonl` file, lazily, made requests."""
+    for record in read_records(path, encoding):
+        problem: InputError | None = None
+        if record.problem is not None or record.fields is None:
+            problem = InputError(record.number, "", record.problem or "no fields")
+        else:
             try:
-                fields = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield Row(number, None, error=InputError(number, "", f"not JSON: {error.msg}"))
-                continue
-            if not isinstance(fields, dict):
-                yield Row(number, None, error=InputError(number, "", "not a JSON object"))
-                continue
-            yield _row(number, fields, defaults)
+                request = build_request(record.number, record.fields, defaults)
+            except InputError as error:
+                problem = error
+            except RecursionError:
+                problem = InputError(record.number, "", "nested too deep")
+        if problem is not None:
+            yield Row(record.number, record.user_id, record.fingerprint, error=problem)
+        else:
+            user_id = request.user.client_user_id if request.user else record.user_id
+            yield Row(record.number, user_id, record.fingerprint, request=request)
 
 
-def _row(number: int, fields: Mapping[str, Any], defaults: Defaults) -> Row:
-    user = fields.get("user")
-    user_id = fields.get("user_id") or fields.get("client_user_id")
-    if user_id is None and isinstance(user, Mapping):
-        user_id = user.get("client_user_id")
+def read_records(path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[Record]:
+    """The rows of `path` as read, without building requests: cheap, for a first pass.
+
+    Raises:
+        InputError: (row 0) the file as a whole is unusable, such as a CSV file without
+            a user_id column.
+    """
+    with path.open("rb") as handle:
+        lines = _Lines(handle, encoding)
+        if path.suffix.lower() == ".csv":
+            yield from _csv_records(path, lines)
+        else:
+            yield from _jsonl_records(lines)
+
+
+class _Lines:
+    """Decoded lines of a binary file, each at most `MAX_LINE_BYTES`; a line that is too
+    long or does not decode is noted in `problems` by its number, not raised."""
+
+    def __init__(self, handle: IO[bytes], encoding: str) -> None:
+        self._handle = handle
+        self._decoder = codecs.getincrementaldecoder(encoding)
+        self._encoding = encoding
+        self.number = 0  # lines read so far
+        self.problems: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        utf8 = codecs.lookup(self._encoding).name == "utf-8"
+        bom = codecs.BOM_UTF8 if utf8 else b""
+        while True:
+            raw = self._handle.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            self.number += 1
+            if self.number == 1 and bom and raw.startswith(bom):
+                raw = raw[len(bom) :]
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                self._skip_rest()
+                self.problems[self.number] = f"line {self.number} is over {MAX_LINE_BYTES:,} bytes"
+
+                # A row of empty fields stands in for it, so that the rows after keep
+                # their numbers.
+                yield '"",\n'
+                continue
+            try:
+                yield self._decoder().decode(raw, final=True)
+            except UnicodeDecodeError as error:
+                self.problems[self.number] = (
+                    f"line {self.number} is not valid {self._encoding} (byte "
+                    f"0x{raw[error.start]:02x} at position {error.start + 1}); "
+                    "pass --encoding if the file has another"
+                )
+                yield raw.decode(self._encoding, errors="replace")
+
+    def _skip_rest(self) -> None:
+        while True:
+            piece = self._handle.readline(MAX_LINE_BYTES)
+            if not piece or piece.endswith(b"\n"):
+                return
+
+    def take_problem(self, since: int) -> str | None:
+        """The first problem on lines after `since`, up to the current one."""
+        for number in range(since + 1, self.number + 1):
+            problem = self.problems.pop(number, None)
+            if problem is not None:
+                return problem
+        return None
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _csv_records(path: Path, lines: _Lines) -> Iterator[Record]:
+    reader = csv.reader(iter(lines))
     try:
-        request = build_request(number, fields, defaults)
-    except InputError as error:
-        return Row(number, None if user_id is None else str(user_id), error=error)
-    return Row(number, request.user.client_user_id, request=request)
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as error:
+        raise InputError(0, "", f"{path.name}: the header line is not CSV: {error}") from None
+    header = [name.strip() for name in header]
+    if not {"user_id", "client_user_id"} & set(header):
+        raise InputError(0, "user_id", f"{path.name} has no user_id column")
+    number = 0
+    done_line = lines.number
+    while True:
+        start = done_line + 1
+        problem: str | None = None
+        values: list[str] | None
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            values, problem = None, f"not CSV: {error}"
+        else:
+            if not values:
+                done_line = lines.number
+                continue  # a blank line is no row
+        problem = lines.take_problem(done_line) or problem
+        done_line = lines.number
+        number += 1
+        fingerprint = _fingerprint(json.dumps(values))
+        if problem is None and values is not None:
+            if any(len(value) > MAX_FIELD_CHARS for value in values):
+                problem = f"a field is over {MAX_FIELD_CHARS:,} characters"
+            elif len(values) > len(header):
+                problem = f"{len(values)} fields, but the header names {len(header)}"
+        if problem is not None or values is None:
+            yield Record(number, start, fingerprint, problem=problem or "not CSV")
+            continue
+        # Fewer values than columns is fine (the rest are empty), more was refused above.
+        fields = {name: value for name, value in zip(header, values, strict=False) if value}
+        yield Record(number, start, fingerprint, fields=fields)
+
+
+def _jsonl_records(lines: _Lines) -> Iterator[Record]:
+    number = 0
+    for text in lines:
+        if not text.strip():
+            lines.problems.pop(lines.number, None)
+            continue
+        number += 1
+        fingerprint = _fingerprint(text.strip())
+        problem = lines.take_problem(lines.number - 1)
+        if problem is not None:
+            yield Record(number, lines.number, fingerprint, problem=problem)
+            continue
+        try:
+            fields = json.loads(text)
+        except json.JSONDecodeError as error:
+            yield Record(number, lines.number, fingerprint, problem=f"not JSON: {error.msg}")
+            continue
+        except RecursionError:
+            yield Record(number, lines.number, fingerprint, problem="JSON nested too deep")
+            continue
+        if not isinstance(fields, dict):
+            yield Record(number, lines.number, fingerprint, problem="not a JSON object")
+            continue
+        yield Record(number, lines.number, fingerprint, fields=fields)

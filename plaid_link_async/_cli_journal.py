@@ -1,0 +1,212 @@
+"""The journal of `plaid-link batch create`: its output file, one JSON line per finished row.
+
+A row with a line holding a `link_token` (or an `error`, unless failed rows are retried)
+is done. Every line names its input row by number, `client_user_id` and a fingerprint of
+the row's content, so resuming against another input, or one with a row inserted, is
+refused instead of skipping rows that were never sent. A complete line is never removed
+or rewritten; only an unterminated last line, which a crash may leave, is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from ._cli_input import Record
+from ._exceptions import PlaidLinkError
+
+#: At most one fsync per this many seconds while writing, and one at the end.
+FSYNC_INTERVAL: Final = 1.0
+_BLOCK: Final = 1 << 16
+
+
+class JournalError(PlaidLinkError, ValueError):
+    """The output file cannot be used as this input's journal; nothing was sent."""
+
+
+@attrs.frozen
+class Entry:
+    """What the journal says of one row."""
+
+    fingerprint: str | None
+    user_id: str | None
+    created: bool
+
+
+def check_paths(input_path: Path, output_path: Path) -> None:
+    """Refuse, with one line each, every pair of paths that cannot work."""
+    if not input_path.exists():
+        raise JournalError(f"no such input file: {input_path}")
+    if input_path.is_dir():
+        raise JournalError(f"--input is a folder, not a file: {input_path}")
+    if output_path.is_dir():
+        raise JournalError(f"--output is a folder, not a file: {output_path}")
+    if not output_path.parent.is_dir():
+        raise JournalError(f"the folder of --output does not exist: {output_path.parent}")
+    if output_path.exists() and os.path.samefile(input_path, output_path):
+        raise JournalError(
+            f"--output is the --input file ({output_path}): results would be appended to "
+            "the input; choose another output file"
+        )
+
+
+class Journal:
+    """Open with `Journal.open`; `entries` is what earlier runs finished."""
+
+    def __init__(self, path: Path, entries: dict[int, Entry], moved_to: Path | None) -> None:
+        self.path = path
+        self.entries = entries
+        #: Where `--new-journal` moved an earlier journal, if it did.
+        self.moved_to = moved_to
+        self._fd: int | None = None
+        self._synced = time.monotonic()
+
+    @classmethod
+    def open(cls, path: Path, *, new: bool = False) -> Journal:
+        """Read the journal at `path` (repairing a cut last line), or start one.
+
+        `new` moves an existing journal aside (never deletes it) and starts afresh.
+        """
+        moved_to = None
+        if new and path.exists() and path.stat().st_size > 0:
+            moved_to = path.with_name(f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.old")
+            path.rename(moved_to)
+        entries = _read(path) if path.exists() else {}
+        journal = cls(path, entries, moved_to)
+        journal._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return journal
+
+    def is_done(self, row: int, *, retry_failed: bool) -> bool:
+        entry = self.entries.get(row)
+        return entry is not None and (entry.created or not retry_failed)
+
+    def check(self, records: Iterable[Record], input_name: str) -> int:
+        """Count the input's rows, refusing at the first one the journal knows otherwise.
+
+        Raises:
+            JournalError: the journal was written for another input, or rows moved.
+        """
+        count = 0
+        for record in records:
+            count = record.number
+            entry = self.entries.get(record.number)
+            if entry is None:
+                continue
+            if entry.fingerprint is not None:
+                same = entry.fingerprint == record.fingerprint
+            else:  # a line of plaid-link 0.1.0: only the user id to go by
+                same = entry.user_id == record.user_id
+            if not same:
+                raise JournalError(
+                    f"{self.path.name} does not match {input_name}: row {record.number} is "
+                    f"{_who(entry.user_id)} in the journal but {_who(record.user_id)} in "
+                    f"the input (line {record.line}); was the input edited, or is this "
+                    "another file's journal? Use another --output, or --new-journal to "
+                    "start over (the old journal is kept beside it)"
+                )
+        beyond = [row for row in self.entries if row > count]
+        if beyond:
+            raise JournalError(
+                f"{self.path.name} does not match {input_name}: the journal has row "
+                f"{min(beyond)}, the input only {count} rows; use another --output, or "
+                "--new-journal to start over"
+            )
+        return count
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append `record` as one line, with one write call per line where the OS allows."""
+        assert self._fd is not None, "journal is closed"
+        data = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        # Unbuffered, so the line is in the OS as soon as this returns: a killed process
+        # loses nothing written. fsync (surviving a power cut) at most once a second.
+        now = time.monotonic()
+        if now - self._synced >= FSYNC_INTERVAL:
+            os.fsync(self._fd)
+            self._synced = now
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _who(user_id: str | None) -> str:
+    return f"user {user_id!r}" if user_id is not None else "a row without a user id"
+
+
+def cut_unterminated_tail(path: Path) -> int:
+    """Drop the last line of `path` if it has no newline, however long; bytes dropped."""
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        end = size
+        while end > 0:
+            start = max(0, end - _BLOCK)
+            handle.seek(start)
+            block = handle.read(end - start)
+            if end == size and block.endswith(b"\n"):
+                return 0
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                keep = start + cut + 1
+                handle.truncate(keep)
+                return size - keep
+            end = start
+        handle.truncate(0)  # one line, never finished
+        return size
+
+
+def _read(path: Path) -> dict[int, Entry]:
+    cut_unterminated_tail(path)
+    entries: dict[int, Entry] = {}
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            record = _parse(raw)
+            if record is None:
+                raise JournalError(
+                    f"{path.name} is not a plaid-link journal (line {number} is not one of "
+                    "its lines); choose another --output, or --new-journal to move it aside"
+                )
+            row, entry = record
+            if entry is None:
+                continue  # neither a token nor an error: not done
+            known = entries.get(row)
+            if known is None or not known.created:
+                entries[row] = entry
+    return entries
+
+
+def _parse(raw: bytes) -> tuple[int, Entry | None] | None:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    row = data.get("row")
+    if isinstance(row, bool) or not isinstance(row, int) or row < 1:
+        return None
+    created = isinstance(data.get("link_token"), str) and bool(data["link_token"])
+    if not created and not isinstance(data.get("error"), dict):
+        return row, None
+    fingerprint = data.get("fp")
+    user_id = data.get("user_id")
+    return row, Entry(
+        fingerprint if isinstance(fingerprint, str) else None,
+        user_id if isinstance(user_id, str) else None,
+        created,
+    )
