@@ -1,6 +1,6 @@
 """CPU per call of AsyncLinkSession against raw aiohttp and against plaid-python.
 
-    python bench/calls.py [--calls 3000] [--rounds 5]
+    python bench/calls.py [--calls 3000] [--rounds 5] [--baseline PATH]
 
 The fake Plaid server runs in its own process (so only the client's CPU is counted),
 on loopback. Rounds alternate between contenders; medians are compared.
@@ -11,6 +11,10 @@ on loopback. Rounds alternate between contenders; medians are compared.
 2. 20 ms of server latency, 32 in flight: our CPU per call and throughput against the
    official plaid-python package on a 32-thread pool (`pip install -e '.[bench]'`).
    Goals: CPU at most 0.25x, throughput at least 1.5x.
+
+`--baseline PATH` adds, to the first part, another checkout of this project (say a
+`git worktree` of the last release) as a third contender, loaded under another module
+name: a change's cost is then measured side by side in the same rounds.
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import importlib
+import importlib.util
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -94,7 +102,23 @@ def ratio(samples: Samples, ours: str, theirs: str, index: int) -> str:
     return f"{statistics.median(ratios):.2f}x (rounds: {ratios[0]:.2f} to {ratios[-1]:.2f})"
 
 
-async def against_raw_aiohttp(url: str, calls: int, rounds: int) -> Samples:
+def load_baseline(checkout: Path) -> Any:
+    """The `plaid_link_async` package of another checkout, as `plaid_link_async_baseline`."""
+    package = checkout / "plaid_link_async"
+    spec = importlib.util.spec_from_file_location(
+        "plaid_link_async_baseline",
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def against_raw_aiohttp(url: str, calls: int, rounds: int, baseline: Any = None) -> Samples:
     in_flight = 64
     connector = aiohttp.TCPConnector(limit=in_flight)
     async with (
@@ -112,14 +136,23 @@ async def against_raw_aiohttp(url: str, calls: int, rounds: int) -> Samples:
         async def our_call() -> None:
             await plaid.link_token_create(REQUEST)
 
-        return await measure(
-            {
-                "raw aiohttp": lambda n: run_workers(raw_call, n, in_flight),
-                "plaid_link_async": lambda n: run_workers(our_call, n, in_flight),
-            },
-            calls,
-            rounds,
-        )
+        contenders = {
+            "raw aiohttp": lambda n: run_workers(raw_call, n, in_flight),
+            "plaid_link_async": lambda n: run_workers(our_call, n, in_flight),
+        }
+        if baseline is None:
+            return await measure(contenders, calls, rounds)
+        old_models = importlib.import_module("plaid_link_async_baseline.models")
+        old_request = baseline.from_dict(old_models.LinkTokenCreateRequest, PAYLOAD)
+        async with baseline.AsyncLinkSession(
+            DEFAULT_CLIENT_ID, DEFAULT_SECRET, base_url=url, connector_limit=in_flight
+        ) as old:
+
+            async def old_call() -> None:
+                await old.link_token_create(old_request)
+
+            contenders["baseline"] = lambda n: run_workers(old_call, n, in_flight)
+            return await measure(contenders, calls, rounds)
 
 
 def plaid_python(url: str, in_flight: int) -> tuple[Any, Callable[[str], Any]] | None:
@@ -214,14 +247,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
     args = parser.parse_args()
+    baseline = load_baseline(args.baseline) if args.baseline else None
 
     print(f"1. {args.calls} link_token_create calls, 64 in flight, no latency")
     with fake_server_process() as url:
-        first = asyncio.run(against_raw_aiohttp(url, args.calls, args.rounds))
+        first = asyncio.run(against_raw_aiohttp(url, args.calls, args.rounds, baseline))
     report(first)
     cpu = ratio(first, "plaid_link_async", "raw aiohttp", 0)
     print(f"  CPU per call, ours / raw aiohttp: {cpu} (goal <= 1.10)")
+    if baseline is not None:
+        before = ratio(first, "baseline", "raw aiohttp", 0)
+        print(f"  CPU per call, baseline / raw aiohttp: {before}")
+        print(f"  CPU per call, ours / baseline: {ratio(first, 'plaid_link_async', 'baseline', 0)}")
 
     print(f"2. {args.calls} calls, 20 ms server latency, 32 in flight")
     with fake_server_process(latency_ms=20) as url:

@@ -366,7 +366,12 @@ def from_dict(cls: type[_M], data: Any) -> _M:
         return result
     # Raised outside `except`: the exception behind it may quote the body, and a chain
     # is where loggers and error trackers look.
-    raise failure
+    try:
+        raise failure
+    finally:
+        # Else this frame holds the error, whose traceback holds this frame: a cycle
+        # keeping `data`, the whole parsed body, alive until the garbage collector runs.
+        del failure, data
 
 
 def to_dict(obj: Model) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def decode(raw: RawResponse, cls: type[_M], *, endpoint: str) -> _M:
             error.status = status
             error.request_id = _request_id(data)
             error.body_snippet = snippet(raw.body)
+            del data  # the traceback keeps this frame; it need not keep the parsed body
             raise
     raise error_for(raw, endpoint=endpoint)
 

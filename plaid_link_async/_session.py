@@ -442,6 +442,7 @@ class AsyncLinkSession:
         status: int | None = None
         request_id: str | None = None
         failure: PlaidLinkError | None = None
+        raw: RawResponse | None = None
         try:
             raw = await self._transport.post(route.url, body, client_timeout)
             status = raw.status
@@ -474,6 +475,9 @@ class AsyncLinkSession:
                 self._attempt_ended(
                     route, number, status, loop.time() - started, request_id, failure
                 )
+            # A failure's traceback keeps this frame while tenacity waits to retry: it
+            # must not keep the body, nor the failure itself (a cycle).
+            raw = failure = None
 
     async def _decode_off_loop(self, raw: RawResponse, route: _Route, deadline: float) -> Model:
         # A large body is parsed in a thread so that the loop keeps serving other calls,

@@ -200,6 +200,7 @@ class Transport:
                 timeout=timeout,
                 allow_redirects=False,
                 auto_decompress=False,
+                raise_for_status=False,
             ) as response:
                 status = response.status
                 if 300 <= status < 400:
@@ -217,7 +218,10 @@ class Transport:
             raise
         except Exception as error:
             failure = map_error(error)
-        raise failure  # outside `except`: the aiohttp error is not our __context__
+        try:
+            raise failure  # outside `except`: the aiohttp error is not our __context__
+        finally:
+            del failure  # no cycle through this frame (see _converter.from_dict)
 
     async def close(self) -> None:
         """Close the session if it was made here; calls afterwards raise `SessionClosedError`."""

@@ -390,16 +390,20 @@ def _large_get_body(target: int) -> bytes:
 
 
 async def test_parsing_a_large_answer_counts_against_the_deadline() -> None:
-    body = _large_get_body(2 * MiB - 1000)
-    assert len(body) <= 2 * MiB
+    # 16 MiB (under a raised limit) takes a few hundred ms to parse: far past the
+    # deadline, however fast the machine.
+    body = _large_get_body(16 * MiB)
 
     async def respond(request: Received, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.45)  # the answer comes just before the deadline
+        await asyncio.sleep(0.3)
         writer.write(answer(200, body, JSON_HEAD))
         await writer.drain()
         return True
 
-    async with RawServer(respond) as api, session(api.url, timeout=0.5) as plaid:
+    async with (
+        RawServer(respond) as api,
+        session(api.url, timeout=0.5, max_response_bytes=32 * MiB) as plaid,
+    ):
         request = m.LinkTokenGetRequest(link_token="link-sandbox-1")
         started = time.monotonic()
         with pytest.raises(PlaidTimeoutError) as caught:
@@ -407,8 +411,9 @@ async def test_parsing_a_large_answer_counts_against_the_deadline() -> None:
         elapsed = time.monotonic() - started
         assert acquired(plaid) == 0
         # With time to spare, the same answer parses (off the loop, typed).
-        parsed = await plaid.link_token_get(request, timeout=30)
+        parsed = await plaid.link_token_get(request, timeout=60)
     assert elapsed < 0.5 + 0.25, elapsed  # the documented margin, on a busy machine
+    assert "parsing a 16," in str(caught.value)
     assert len(parsed.link_sessions or []) == 1
     assert_clean(caught.value)
 
@@ -468,3 +473,51 @@ async def test_no_retry_policy_hides_a_redirect() -> None:
         error = await fail(plaid, UnexpectedResponseError)
     assert "a relative Location" in str(error)
     assert len(api.received) == 1
+
+
+@pytest.mark.parametrize("status", [200, 503])
+async def test_a_failed_answer_is_freed_without_waiting_for_the_garbage_collector(
+    status: int,
+) -> None:
+    # Valid JSON of the wrong shape, big enough to parse off the loop: once the call
+    # has failed, nothing (no frame in a reference cycle) keeps the parsed body alive.
+    body = b"[" + b"0," * 300_000 + b"0]"
+    gc.collect()
+    gc.disable()
+    try:
+        async with (
+            RawServer(always(answer(status, body, JSON_HEAD))) as api,
+            session(api.url) as plaid,
+        ):
+            await fail(plaid, UnexpectedResponseError)
+        alive = [o for o in gc.get_objects() if isinstance(o, list) and len(o) > 100_000]
+    finally:
+        gc.enable()
+    assert alive == []
+
+
+async def test_a_session_passed_in_keeps_the_rules_whatever_its_defaults(
+    gzip_bomb: bytes, recorder: RawServer
+) -> None:
+    plaid_error = json.dumps(
+        {
+            "error_type": "INVALID_INPUT",
+            "error_code": "INVALID_LINK_TOKEN",
+            "error_message": "m",
+            "display_message": None,
+            "request_id": "r",
+        }
+    ).encode()
+    answers = [
+        (answer(400, plaid_error, JSON_HEAD), InvalidInputError),
+        (answer(200, gzip_bomb, {"Content-Encoding": "gzip"}), UnexpectedResponseError),
+        (answer(307, b"", {"Location": f"{recorder.url}/x"}), UnexpectedResponseError),
+    ]
+    for raw, kind in answers:
+        async with (
+            RawServer(always(raw)) as api,
+            aiohttp.ClientSession(raise_for_status=True, auto_decompress=True) as http,
+            session(api.url, session=http) as plaid,
+        ):
+            await fail(plaid, kind)
+    assert recorder.connections == 0

@@ -1,0 +1,124 @@
+"""How long the largest answer the default size limit allows holds the event loop.
+
+    python bench/large_answers.py [--rounds 7]
+
+A server in its own process answers `link_token_get` with bodies just under the 2 MiB
+default limit: a real shape (many Multi-Item sessions) and hostile shapes that are
+slowest for `json.loads` (a flat array of numbers, an array of empty objects). While
+the call runs, a task ticking every millisecond records the longest gap between its
+ticks: the loop's longest stall. Printed per shape: the median over rounds and the
+range, and for reference how long parsing the same body on the loop takes.
+Goal: no stall over 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import statistics
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bodies import link_token_get_body
+
+from plaid_link_async import AsyncLinkSession, PlaidLinkError, from_dict
+from plaid_link_async import models as m
+from plaid_link_async._session import DEFAULT_MAX_RESPONSE_BYTES
+
+LIMIT = DEFAULT_MAX_RESPONSE_BYTES
+
+
+def bodies() -> dict[str, bytes]:
+    real = json.loads(link_token_get_body(sessions=1))
+    one = real["link_sessions"][0]
+    size = len(json.dumps(one)) + 2
+    real["link_sessions"] = [one] * ((LIMIT - 2000) // size)
+    items = (LIMIT - 2) // 3
+    return {
+        "real: link_token_get, many sessions": json.dumps(real).encode(),
+        "hostile: [0,0,0,...]": b"[" + b"0," * ((LIMIT - 2) // 2 - 1) + b"0]",
+        "hostile: [{},{},...]": b"[" + b"{}," * (items - 1) + b"{}]",
+    }
+
+
+def serve(body: bytes, port: Any, ready: Any) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port.value = server.server_address[1]
+    ready.set()
+    server.serve_forever()
+
+
+async def stall_during_call(plaid: AsyncLinkSession) -> float:
+    request = m.LinkTokenGetRequest(link_token="link-sandbox-x")
+    call = asyncio.create_task(plaid.link_token_get(request))
+    worst = 0.0
+    while not call.done():
+        before = time.perf_counter()
+        await asyncio.sleep(0.001)
+        worst = max(worst, time.perf_counter() - before - 0.001)
+    # The hostile shapes are not a LinkTokenGetResponse: parsed, then refused.
+    with contextlib.suppress(PlaidLinkError):
+        await call
+    return worst
+
+
+async def measure(url: str, rounds: int) -> list[float]:
+    async with AsyncLinkSession("bench-client", "bench-secret", base_url=url) as plaid:
+        await stall_during_call(plaid)  # warm up
+        return [await stall_during_call(plaid) for _ in range(rounds)]
+
+
+def on_loop(body: bytes) -> float:
+    started = time.perf_counter()
+    data = json.loads(body)
+    if isinstance(data, dict):
+        from_dict(m.LinkTokenGetResponse, data)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    print(f"max_response_bytes = {LIMIT:,} (the default); stall = longest gap in 1 ms ticks")
+    for name, body in bodies().items():
+        port, ready = multiprocessing.Value("i", 0), multiprocessing.Event()
+        server = multiprocessing.Process(target=serve, args=(body, port, ready), daemon=True)
+        server.start()
+        ready.wait(10)
+        try:
+            stalls = asyncio.run(measure(f"http://127.0.0.1:{port.value}", args.rounds))
+        finally:
+            server.terminate()
+            server.join()
+        inline = statistics.median(on_loop(body) for _ in range(3))
+        print(
+            f"  {name:38} {len(body):>9,} bytes: stall {statistics.median(stalls) * 1e3:5.1f} ms "
+            f"(rounds {min(stalls) * 1e3:.1f} to {max(stalls) * 1e3:.1f}); "
+            f"parsing it on the loop would take {inline * 1e3:5.1f} ms"
+        )
+    print("goal: no stall over 50 ms")
+
+
+if __name__ == "__main__":
+    main()
