@@ -31,8 +31,9 @@ from ._exceptions import (
 )
 from ._model_base import ExtraFields, Model
 from ._progress import ProgressBar
+from ._raw import RawAPIResponse
 from ._retry import RetryPolicy
-from ._session import AsyncLinkSession, RawAPIResponse
+from ._session import AsyncLinkSession
 from ._validation import validate
 from ._version import __version__
 

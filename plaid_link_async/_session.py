@@ -1,4 +1,8 @@
-"""`AsyncLinkSession`: the four Link endpoints as coroutines over one request path."""
+"""`AsyncLinkSession`: the contract's operations as coroutines over one request path.
+
+The coroutines themselves are generated (`_api.EndpointMethods`); this module is the
+path they all take: encoding, the first attempt, tenacity for the rest, decoding.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,13 @@ import importlib
 import json
 import logging
 import platform
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Final, Generic, NamedTuple, TypeVar
+from collections.abc import AsyncIterable, Callable, Iterable
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import aiohttp
-import attrs
 import tenacity
 
+from ._api import EndpointMethods, RawEndpointMethods
 from ._batch import DEFAULT_CONCURRENCY, BatchRun, ProgressCallback
 from ._config import Environment, Timeout, resolve_settings
 from ._converter import to_dict
@@ -29,6 +33,7 @@ from ._exceptions import (
     RequestValidationError,
 )
 from ._model_base import Model
+from ._raw import RawAPIResponse
 from ._retry import RetryPolicy, is_retryable
 from ._scrub import Scrubber
 from ._transport import RawResponse, Transport
@@ -80,7 +85,7 @@ class _Route(NamedTuple):
     response: type[Model]
 
 
-class AsyncLinkSession:
+class AsyncLinkSession(EndpointMethods):
     """A client for Plaid's Link endpoints, over one pooled aiohttp session.
 
     Use it as `async with AsyncLinkSession(...) as plaid:` or call `await close()`; share
@@ -212,75 +217,7 @@ class AsyncLinkSession:
         """Close the connection pool (not a session passed in). Safe to call twice."""
         await self._transport.close()
 
-    # -- the endpoints ---------------------------------------------------------------
-
-    async def link_token_create(
-        self,
-        request: models.LinkTokenCreateRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> models.LinkTokenCreateResponse:
-        """Create a link token to open Link with (`POST /link/token/create`).
-
-        Args:
-            request: who the user is and which products and flow to open.
-            timeout: this call's limits instead of the session's.
-            retry: this call's retry policy instead of the session's.
-
-        Raises:
-            RequestValidationError: the request breaks the contract; nothing was sent.
-            PlaidAPIError: Plaid refused it (a subclass per `error_type`).
-            TransportError: no answer (`PlaidTimeoutError` when out of time).
-            UnexpectedResponseError: an answer not of the contract's shape.
-        """
-        outcome = await self._call("link_token_create", request, timeout, retry)
-        return outcome.result  # type: ignore[return-value]
-
-    async def link_token_get(
-        self,
-        request: models.LinkTokenGetRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> models.LinkTokenGetResponse:
-        """Read back a link token's settings and sessions (`POST /link/token/get`).
-
-        Raises the same errors as `link_token_create`; an unknown token is an
-        `InvalidInputError` with code `INVALID_LINK_TOKEN`.
-        """
-        outcome = await self._call("link_token_get", request, timeout, retry)
-        return outcome.result  # type: ignore[return-value]
-
-    async def link_profile_eligibility_check(
-        self,
-        request: models.LinkProfileEligibilityCheckRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> models.LinkProfileEligibilityCheckResponse:
-        """Check whether a user has a saved profile that fits
-        (`POST /link/profile/eligibility/check`).
-
-        Raises the same errors as `link_token_create`.
-        """
-        outcome = await self._call("link_profile_eligibility_check", request, timeout, retry)
-        return outcome.result  # type: ignore[return-value]
-
-    async def link_oauth_correlation_id_exchange(
-        self,
-        request: models.LinkOAuthCorrelationIdExchangeRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> models.LinkOAuthCorrelationIdExchangeResponse:
-        """Exchange an OAuth redirect's correlation id for its link token
-        (`POST /link/oauth/correlation_id/exchange`).
-
-        Raises the same errors as `link_token_create`.
-        """
-        outcome = await self._call("link_oauth_correlation_id_exchange", request, timeout, retry)
-        return outcome.result  # type: ignore[return-value]
+    # -- batches and raw responses -------------------------------------------------
 
     def link_token_create_many(
         self,
@@ -319,13 +256,23 @@ class AsyncLinkSession:
 
     @property
     def with_raw_response(self) -> RawCalls:
-        """The same four calls, returning a `RawAPIResponse` with status, headers and timing.
+        """The same calls, each returning a `RawAPIResponse` with status, headers and timing.
 
         `(await plaid.with_raw_response.link_token_get(request)).headers`
         """
         return RawCalls(self)
 
     # -- the one request path ------------------------------------------------------------
+
+    async def _request(
+        self,
+        name: str,
+        request: Model,
+        timeout: float | Timeout | None,
+        retry: RetryPolicy | None,
+        strict: bool | None,
+    ) -> Model:
+        return (await self._call(name, request, timeout, retry, strict=strict)).result
 
     async def _call(
         self,
@@ -334,6 +281,8 @@ class AsyncLinkSession:
         timeout: float | Timeout | None,
         retry: RetryPolicy | None,
         on_error: Callable[[PlaidLinkError], None] | None = None,
+        *,
+        strict: bool | None = None,
     ) -> _Outcome:
         """Send `request` to endpoint `name`, retrying as `retry` says.
 
@@ -539,24 +488,10 @@ def _stamp(error: PlaidLinkError, endpoint: str, attempts: int) -> None:
     error.endpoint = endpoint  # type: ignore[attr-defined]
 
 
-_T = TypeVar("_T")
+class RawCalls(RawEndpointMethods):
+    """`session.with_raw_response`: each operation, returning a `RawAPIResponse`."""
 
-
-@attrs.frozen
-class RawAPIResponse(Generic[_T]):
-    """A parsed response with what came with it on the wire."""
-
-    parsed: _T
-    status: int
-    headers: Mapping[str, str]
-    request_id: str | None
-    attempts: int
-    elapsed: float  # seconds, the whole call with its retries
-    endpoint: str
-
-
-class RawCalls:
-    """`session.with_raw_response`: each endpoint, returning a `RawAPIResponse`."""
+    __slots__ = ("_session",)
 
     def __init__(self, session: AsyncLinkSession) -> None:
         self._session = session
@@ -567,8 +502,9 @@ class RawCalls:
         request: Model,
         timeout: float | Timeout | None,
         retry: RetryPolicy | None,
+        strict: bool | None,
     ) -> RawAPIResponse[Model]:
-        outcome = await self._session._call(name, request, timeout, retry)
+        outcome = await self._session._call(name, request, timeout, retry, strict=strict)
         return RawAPIResponse(
             parsed=outcome.result,
             status=outcome.raw.status,
@@ -578,43 +514,3 @@ class RawCalls:
             elapsed=outcome.elapsed,
             endpoint=name,
         )
-
-    async def link_token_create(
-        self,
-        request: models.LinkTokenCreateRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> RawAPIResponse[models.LinkTokenCreateResponse]:
-        """`AsyncLinkSession.link_token_create`, with the raw response."""
-        return await self._raw("link_token_create", request, timeout, retry)  # type: ignore[return-value]
-
-    async def link_token_get(
-        self,
-        request: models.LinkTokenGetRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> RawAPIResponse[models.LinkTokenGetResponse]:
-        """`AsyncLinkSession.link_token_get`, with the raw response."""
-        return await self._raw("link_token_get", request, timeout, retry)  # type: ignore[return-value]
-
-    async def link_profile_eligibility_check(
-        self,
-        request: models.LinkProfileEligibilityCheckRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> RawAPIResponse[models.LinkProfileEligibilityCheckResponse]:
-        """`AsyncLinkSession.link_profile_eligibility_check`, with the raw response."""
-        return await self._raw("link_profile_eligibility_check", request, timeout, retry)  # type: ignore[return-value]
-
-    async def link_oauth_correlation_id_exchange(
-        self,
-        request: models.LinkOAuthCorrelationIdExchangeRequest,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> RawAPIResponse[models.LinkOAuthCorrelationIdExchangeResponse]:
-        """`AsyncLinkSession.link_oauth_correlation_id_exchange`, with the raw response."""
-        return await self._raw("link_oauth_correlation_id_exchange", request, timeout, retry)  # type: ignore[return-value]

@@ -5,8 +5,12 @@
     python scripts/generate_models.py --spec PATH     # another spec, in place
     python scripts/generate_models.py --spec PATH --out DIR   # into another package dir
 
-Writes `models.py` (enums, aliases and attrs classes) and `_endpoints.py` (one row per
-operation) into the package directory, then formats both with ruff.
+Writes into the package directory, then formats with ruff:
+- `models.py`: enums, aliases and attrs classes;
+- `_endpoints.py`: one row per operation (path, request and response model), which the
+  session and the fake server route by;
+- `_api.py`: one coroutine per operation for `AsyncLinkSession`, and its twin returning
+  a `RawAPIResponse` for `session.with_raw_response`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +31,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "plaid_link_async"
-DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "plaid-link-contract-2020-09-14_1.517.0.yml"
+DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "plaid-link-flow-contract-2020-09-14_1.697.4.yml"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model_docstrings import DOCSTRINGS  # noqa: E402
+from model_docstrings import DOCSTRINGS, OPERATION_DOCS  # noqa: E402
 
 # The session sends the credentials as headers; request models never carry them.
 CREDENTIAL_PROPERTIES = frozenset({"client_id", "secret"})
@@ -364,6 +369,126 @@ def render_endpoints(contract: Contract) -> str:
     )
 
 
+API_HEADER = """\
+\"\"\"The contract's operations as coroutines: one per operation, and its raw twin.
+
+`AsyncLinkSession` gets the coroutines from `EndpointMethods`, `session.with_raw_response`
+the twins from `RawEndpointMethods`. Each is a thin typed face over the one request path
+(`_call`), which owns transport, retries, errors and parsing.
+\"\"\"
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from . import models
+    from ._config import Timeout
+    from ._model_base import Model
+    from ._raw import RawAPIResponse
+    from ._retry import RetryPolicy
+
+
+class EndpointMethods:
+    \"\"\"One coroutine per operation of the contract.\"\"\"
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        async def _request(
+            self,
+            name: str,
+            request: Model,
+            timeout: float | Timeout | None,
+            retry: RetryPolicy | None,
+            strict: bool | None,
+        ) -> Model: ...
+"""
+
+RAW_HEADER = """
+
+class RawEndpointMethods:
+    \"\"\"The same operations, each returning a `RawAPIResponse` (status, headers, timing).\"\"\"
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        async def _raw(
+            self,
+            name: str,
+            request: Model,
+            timeout: float | Timeout | None,
+            retry: RetryPolicy | None,
+            strict: bool | None,
+        ) -> RawAPIResponse[Model]: ...
+"""
+
+RAISES = """
+        Raises:
+            RequestValidationError: the request breaks the contract; nothing was sent.
+            PlaidAPIError: Plaid refused it (a subclass per `error_type`).
+            TransportError: no answer (`PlaidTimeoutError` when out of time).
+            UnexpectedResponseError: an answer that is no answer to this call."""
+
+
+def render_api(contract: Contract) -> str:
+    out = [HEADER.format(version=contract.version), API_HEADER]
+    for op in contract.operations:
+        out.append(_render_method(op, raw=False))
+    out.append(RAW_HEADER)
+    for op in contract.operations:
+        out.append(_render_method(op, raw=True))
+    return "".join(out)
+
+
+def _render_method(op: Operation, *, raw: bool) -> str:
+    summary, note = OPERATION_DOCS.get(op.method, (f"Call `{op.path}`.", ""))
+    returns = f"models.{op.response}"
+    if raw:
+        returns = f"RawAPIResponse[{returns}]"
+        doc = f"`AsyncLinkSession.{op.method}`, returning the raw response too."
+        body = (
+            f'        response = await self._raw("{op.method}", request, timeout, retry, strict)\n'
+            f'        return cast("{returns}", response)\n'
+        )
+    else:
+        paragraph = f"`POST {op.path}`." + (f" {note}" if note else "")
+        doc = (
+            summary
+            + "\n\n"
+            + textwrap.fill(
+                paragraph,
+                88,
+                initial_indent=" " * 8,
+                subsequent_indent=" " * 8,
+                break_on_hyphens=False,
+            )
+        )
+        doc += (
+            "\n\n        Args:\n"
+            f"            request: the `{op.request}` body.\n"
+            "            timeout: this call's limits instead of the session's.\n"
+            "            retry: this call's retry policy instead of the session's.\n"
+            "            strict: raise on any drift in the answer (None: the session's\n"
+            "                setting).\n" + RAISES + "\n        "
+        )
+        call = f'self._request("{op.method}", request, timeout, retry, strict)'
+        body = f'        result = await {call}\n        return cast("{returns}", result)\n'
+    return (
+        f"\n    async def {op.method}(\n"
+        "        self,\n"
+        f"        request: models.{op.request},\n"
+        "        *,\n"
+        "        timeout: float | Timeout | None = None,\n"
+        "        retry: RetryPolicy | None = None,\n"
+        "        strict: bool | None = None,\n"
+        f"    ) -> {returns}:\n"
+        f'        """{doc}"""\n' + body
+    )
+
+
 def ruff_format(paths: Iterable[Path]) -> None:
     paths = list(paths)
     cmd = [sys.executable, "-m", "ruff"]
@@ -385,12 +510,15 @@ def load_spec(path: Path) -> dict[str, Any]:
 
 def generate(spec_path: Path, out_dir: Path, *, format_code: bool = True) -> Contract:
     contract = Generator(load_spec(spec_path)).build()
-    models = out_dir / "models.py"
-    endpoints = out_dir / "_endpoints.py"
-    models.write_text(render_models(contract), encoding="utf-8")
-    endpoints.write_text(render_endpoints(contract), encoding="utf-8")
+    files = {
+        out_dir / "models.py": render_models(contract),
+        out_dir / "_endpoints.py": render_endpoints(contract),
+        out_dir / "_api.py": render_api(contract),
+    }
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
     if format_code:
-        ruff_format([models, endpoints])
+        ruff_format(files)
     return contract
 
 

@@ -6,6 +6,47 @@ docstring naming the schema it comes from; add a line here to do better.
 
 from __future__ import annotations
 
+#: Per operation (the snake_case operationId): what the call does, in one line, and
+#: anything a caller must know. An operation missing here gets a plain line naming it.
+OPERATION_DOCS: dict[str, tuple[str, str]] = {
+    "link_token_create": (
+        "Create a link token to open Link with.",
+        "Give `user_id` (newer integrations) or `user` (with `client_user_id`), not neither.",
+    ),
+    "link_token_get": (
+        "Read back a link token's settings and the Link sessions run with it.",
+        "An unknown or expired token is an `InvalidInputError` with code `INVALID_LINK_TOKEN`. "
+        "For Hosted and Multi-Item Link, `link_sessions[].results` holds the public tokens.",
+    ),
+    "link_delivery_create": (
+        "Send a Hosted Link URL to a user by SMS or email.",
+        "The link token must have been created with `hosted_link`. Returns the URL and the "
+        "delivery session id to follow it with `link_delivery_get`.",
+    ),
+    "link_delivery_get": (
+        "Follow a Hosted Link delivery: its status and what Link returned.",
+        "",
+    ),
+    "item_public_token_exchange": (
+        "Exchange a public token from Link for the Item's lasting access token.",
+        "A public token is single-use and short-lived; store the `access_token` (it is "
+        "masked in every repr and log line).",
+    ),
+    "webhook_verification_key_get": (
+        "Fetch the public key that signs Plaid's webhooks, by its key id.",
+        "The key id is the `kid` in the header of a webhook's `Plaid-Verification` JWT.",
+    ),
+    "link_profile_eligibility_check": (
+        "Check whether a user has a saved Link profile that fits.",
+        "Plaid removed this endpoint from its public spec in 1.609.0; it is kept because "
+        "users asked for it. Check with Plaid that your integration still has it.",
+    ),
+    "link_oauth_correlation_id_exchange": (
+        "Exchange an OAuth redirect's correlation id for its link token.",
+        "",
+    ),
+}
+
 DOCSTRINGS: dict[str, str] = {
     # -- requests and responses of the four endpoints ---------------------------------
     "LinkTokenCreateRequest": "Body of `/link/token/create`: who the user is and which Link flow to open.",
@@ -119,4 +160,75 @@ DOCSTRINGS: dict[str, str] = {
     "LoanAccountSubtypes": "A list of loan account subtypes.",
     "InvestmentAccountSubtypes": "A list of investment account subtypes.",
     "OtherAccountSubtypes": "A list of account subtypes of type other.",
+    # -- added with the Link flow contract of 1.697.4 ------------------------------------
+    "ItemPublicTokenExchangeRequest": "Body of `/item/public_token/exchange`: the public token Link gave you.",
+    "ItemPublicTokenExchangeResponse": "Answer of `/item/public_token/exchange`: the Item's lasting access token and id.",
+    "LinkDeliveryCreateRequest": "Body of `/link_delivery/create`: the hosted link token and how to send its URL.",
+    "LinkDeliveryCreateResponse": "Answer of `/link_delivery/create`: the Hosted Link URL and its delivery session id.",
+    "LinkDeliveryGetRequest": "Body of `/link_delivery/get`: the delivery session to look up.",
+    "LinkDeliveryGetResponse": "Answer of `/link_delivery/get`: how far the user got, and what Link returned.",
+    "WebhookVerificationKeyGetRequest": "Body of `/webhook_verification_key/get`: the key id from a webhook's JWT header.",
+    "WebhookVerificationKeyGetResponse": "Answer of `/webhook_verification_key/get`: the public key that signs webhooks.",
+    "JWKPublicKey": "A public key in JSON Web Key form (EC P-256), used to check webhook signatures.",
+    "LinkDeliveryCommunicationMethod": "Where to send a Hosted Link URL: by SMS or email, and to which address.",
+    "LinkDeliveryDeliveryMethod": "How a Hosted Link URL reaches the user: SMS or email.",
+    "LinkDeliveryOptions": "Optional settings of a Hosted Link delivery, such as the recipient.",
+    "LinkDeliveryRecipient": "Who receives a Hosted Link URL: their contact methods and names.",
+    "LinkDeliverySessionStatus": "Where a Hosted Link session stands: created, opened, completed, exited or expired.",
+    "LinkDeliveryMetadata": "How a Hosted Link URL was sent and whether it arrived.",
+    "LinkDeliveryAccount": "An account connected through Hosted Link, as the delivery reports it.",
+    "LinkDeliveryInstitution": "The institution a Hosted Link session connected to.",
+    "LinkDeliveryVerificationStatus": "Whether an account's micro-deposit or database verification is done.",
+    "LinkDeliveryCallbackWebhook": "Webhook `LINK_DELIVERY`/`LINK_CALLBACK`: a Link callback (success, exit, event) of a Hosted Link session.",
+    "LinkUserDeliveryStatusWebhook": "Webhook `LINK_DELIVERY`/`DELIVERY_STATUS`: whether the Hosted Link URL reached the user.",
+    "LinkDeliveryWebhookCallbackType": "Which Link callback a `LINK_CALLBACK` webhook carries.",
+    "LinkDeliveryWebhookCommunicationMethod": "How a Hosted Link URL was sent, as a webhook reports it.",
+    "LinkDeliveryWebhookDeliveryStatus": "Whether sending the Hosted Link URL succeeded.",
+    "LinkCallbackMetadata": "What a Link callback of a Hosted Link session carried: event, status, accounts.",
+    "ItemAddResultWebhook": "Webhook `LINK`/`ITEM_ADD_RESULT`: one Item was added in a Hosted or Multi-Item session; carries its public token.",
+    "LinkSessionFinishedWebhook": "Webhook `LINK`/`SESSION_FINISHED`: a Link session ended; its status and any public tokens.",
+    "LinkEventsWebhook": "Webhook `LINK`/`EVENTS`: the events of a Link session (sent again if the user comes back).",
+    "LinkEventName": "The name of something that happened in Link, such as `OPEN` or `HANDOFF`.",
+    "WebhookEnvironmentValues": "The Plaid environment a webhook came from.",
+    "ItemId": "Plaid's id of an Item.",
+    "UserId": "Plaid's id of a user record.",
+    "NewUserID": "The user id of Plaid's newer user API, which replaces `user` for some integrations.",
+    "LinkTokenCreateRequestRedirectUri": "Where Link sends the user back after an OAuth institution; must be registered with Plaid.",
+    "LinkTokenCreateRequestAppearanceMode": "Light, dark or the system's appearance for Link.",
+    "LinkTokenCreateRequestPaymentConfiguration": "Options for the Pay by Bank flow, such as the amount.",
+    "LinkTokenCashflowReport": "Options for the Cashflow Report product.",
+    "LimitedPurposeType": "A use a limited-purpose checking account is restricted to, such as rent.",
+    "LimitedPurposeTypes": "The limited-purpose account uses a flow accepts.",
+    "LinkSessionCraItemAddResult": "A Plaid Check Item added in a Link session.",
+    "LinkSessionCraUpdateResult": "A Plaid Check Item updated in a Link session (update mode).",
+    "LinkSessionCraDocumentUploadResult": "Documents a user uploaded in a Plaid Check Link session.",
+    "LinkTokenCreateRequestCraOptions": "Options for Plaid Check (consumer report) products.",
+    "LinkTokenCreateRequestCraOptionsBaseReport": "Base Report options of a Plaid Check flow, such as your report id.",
+    "LinkTokenCreateRequestCraOptionsBaseReportGSEOptions": "Options for reports to be shared with mortgage agencies (GSEs).",
+    "LinkTokenCreateRequestCraOptionsCashflowInsights": "Cash Flow Insights options of a Plaid Check flow.",
+    "LinkTokenCreateRequestCraOptionsIncomeInsights": "Income Insights options of a Plaid Check flow.",
+    "LinkTokenCreateRequestCraOptionsLendScore": "LendScore options of a Plaid Check flow.",
+    "LinkTokenCreateRequestCraOptionsNetworkInsights": "Network Insights options of a Plaid Check flow.",
+    "LinkTokenCreateRequestCraOptionsPartnerInsights": "Partner Insights options of a Plaid Check flow: Prism and FICO.",
+    "CraCheckReportHomeLendingReportOptions": "Options for a home lending (verification) report.",
+    "CraCheckReportVerificationGetEmploymentRefreshOptions": "Options for an employment refresh report.",
+    "CraCheckReportVerificationGetReportType": "Which home lending report to make.",
+    "CraPartnerInsightsBaseFicoScore": "The bureau FICO score an UltraFICO request starts from.",
+    "CraPartnerInsightsBaseFicoScoreVersion": "Version of a base FICO score model.",
+    "CraPartnerInsightsBureau": "The credit bureau a base FICO score came from.",
+    "CraPartnerInsightsFicoInput": "FICO settings of a Partner Insights flow.",
+    "CraPartnerInsightsUltraFicoScoreRequest": "What one UltraFICO score needs.",
+    "CraPartnerInsightsUltraFicoScoreVersion": "Version of the UltraFICO score.",
+    "GSEReportType": "A kind of report for mortgage agencies (GSEs).",
+    "IncomeInsightsFilter": "Income categories to keep in Income Insights; a default set when none are given.",
+    "IncomeInsightsVersion": "Version of Income Insights.",
+    "CashflowAttributesVersion": "Version of the cash flow attributes (needed for Cash Flow Insights).",
+    "NetworkInsightsVersion": "Version of Network Insights.",
+    "PlaidLendScoreVersion": "Version of LendScore.",
+    "PrismVersions": "Which version of each Prism product to run.",
+    "PrismCashScoreVersion": "Version of Prism CashScore.",
+    "PrismDetectVersion": "Version of Prism Detect.",
+    "PrismExtendVersion": "Version of Prism Extend.",
+    "PrismFirstDetectVersion": "Version of Prism FirstDetect.",
+    "PrismInsightsVersion": "Version of Prism Insights.",
 }

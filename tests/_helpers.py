@@ -7,6 +7,7 @@ import pickle
 from typing import Any
 
 import aiohttp
+import attrs
 
 from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout
 from plaid_link_async import models as m
@@ -34,11 +35,33 @@ def session_for(fake: FakePlaidServer, **options: Any) -> AsyncLinkSession:
     return AsyncLinkSession(fake.client_id, DEFAULT_SECRET, base_url=fake.url, **options)
 
 
+#: A well-formed key for the fake to serve; its numbers sign nothing.
+WEBHOOK_KEY = {
+    "alg": "ES256",
+    "crv": "P-256",
+    "kid": "6c5516e1-92dc-479e-a8ff-5a51992e0001",
+    "kty": "EC",
+    "use": "sig",
+    "x": "35lvC8uz2QrWpQJ3TUH8t9o9DURMp7ydU518RKDl20k",
+    "y": "I8BuXB2bvxelzJAd7OKhd-ZwjCst05Fx47Mb_0ugros",
+    "created_at": 1560466143,
+    "expired_at": None,
+}
+
+
 async def requests_for(plaid: AsyncLinkSession, fake: FakePlaidServer) -> dict[str, Any]:
-    """A valid request per endpoint; the token and correlation id exist on `fake`."""
+    """A valid request per endpoint; what each names exists on `fake`."""
     created = await plaid.link_token_create(CREATE)
     fake.register_correlation_id(CORRELATION_ID, created.link_token)
     fake.eligible_phone_numbers.add(PHONE)
+    hosted = await plaid.link_token_create(
+        attrs.evolve(CREATE, hosted_link=m.LinkTokenCreateHostedLink())
+    )
+    delivery = await plaid.link_delivery_create(
+        m.LinkDeliveryCreateRequest(link_token=hosted.link_token)
+    )
+    completion = fake.complete_link(created.link_token)
+    fake.add_webhook_key(WEBHOOK_KEY)
     return {
         "link_token_create": CREATE,
         "link_token_get": m.LinkTokenGetRequest(link_token=created.link_token),
@@ -47,6 +70,16 @@ async def requests_for(plaid: AsyncLinkSession, fake: FakePlaidServer) -> dict[s
         ),
         "link_oauth_correlation_id_exchange": m.LinkOAuthCorrelationIdExchangeRequest(
             link_correlation_id=CORRELATION_ID
+        ),
+        "link_delivery_create": m.LinkDeliveryCreateRequest(link_token=hosted.link_token),
+        "link_delivery_get": m.LinkDeliveryGetRequest(
+            link_delivery_session_id=delivery.link_delivery_session_id
+        ),
+        "item_public_token_exchange": m.ItemPublicTokenExchangeRequest(
+            public_token=completion.public_tokens[0]
+        ),
+        "webhook_verification_key_get": m.WebhookVerificationKeyGetRequest(
+            key_id=str(WEBHOOK_KEY["kid"])
         ),
     }
 

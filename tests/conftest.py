@@ -13,8 +13,12 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT.parent / "shared" / "spec"
-CONTRACT_NAME = "plaid-link-contract-2020-09-14_1.517.0.yml"
-NEXT_SPEC_NAME = "plaid-link-2020-09-14_1.697.4.yml"
+CONTRACT_NAME = "plaid-link-flow-contract-2020-09-14_1.697.4.yml"
+#: Regeneration inputs kept beside the contract: the seed's contract and a plain newer slice.
+REGRESSION_SPEC_NAMES = (
+    "plaid-link-contract-2020-09-14_1.517.0.yml",
+    "plaid-link-2020-09-14_1.697.4.yml",
+)
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
@@ -49,17 +53,17 @@ def spec(spec_path: Path) -> dict[str, Any]:
     return _load(spec_path)
 
 
-@pytest.fixture(scope="session")
-def next_spec_path(spec_path: Path) -> Path:
-    path = spec_path.parent / NEXT_SPEC_NAME
+@pytest.fixture(scope="session", params=REGRESSION_SPEC_NAMES)
+def regression_spec_path(request: pytest.FixtureRequest, spec_path: Path) -> Path:
+    path: Path = spec_path.parent / request.param
     if not path.is_file():
-        pytest.skip(f"newer spec not found beside the contract: {path}")
+        pytest.skip(f"regression spec not found beside the contract: {path}")
     return path
 
 
 @pytest.fixture(scope="session")
-def next_spec(next_spec_path: Path) -> dict[str, Any]:
-    return _load(next_spec_path)
+def regression_spec(regression_spec_path: Path) -> dict[str, Any]:
+    return _load(regression_spec_path)
 
 
 def response_examples(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -28,7 +28,7 @@ MODEL_CLASSES = sorted(
 
 
 def test_there_is_one_class_per_object_schema() -> None:
-    assert len(MODEL_CLASSES) == 61
+    assert len(MODEL_CLASSES) == 101
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda cls: cls.__name__)
@@ -42,7 +42,7 @@ def test_every_model_survives_a_json_round_trip(cls: type[Model], data: st.DataO
 
 def test_every_example_of_the_contract_parses(spec: dict[str, Any]) -> None:
     examples = response_examples(spec)
-    assert len(examples) == 4
+    assert len(examples) == 8  # one per operation
     for schema, body in examples:
         parsed = from_dict(getattr(models, schema), body)
         assert to_dict(parsed)["request_id"] == body["request_id"]
@@ -83,21 +83,27 @@ def _deep_session() -> dict[str, Any]:
                 }
             ],
             "cra_item_add_results": [],
+            "cra_update_results": [],
+            "payroll_income_results": [],
+            "document_income_results": None,
+            "future_results": [],
         },
     }
 
 
 def test_unknown_fields_and_enum_values_anywhere_are_kept(spec: dict[str, Any]) -> None:
     body = _example(spec, "LinkTokenGetResponse")
-    body["user_id"] = "usr_1"
+    body["brand_new_top_level"] = "usr_1"
     body["metadata"]["initial_products"] = ["auth", "product_of_the_future"]
     body["metadata"]["country_codes"] = ["US", "ZZ"]
-    body["metadata"]["account_filters"]["depository"]["account_subtypes"].append("crypto")
+    body["metadata"]["account_filters"] = {
+        "depository": {"account_subtypes": ["checking", "crypto"]}
+    }
     body["link_sessions"] = [_deep_session()]
 
     parsed = from_dict(models.LinkTokenGetResponse, body)
 
-    assert parsed.extra == {"user_id": "usr_1"}
+    assert parsed.extra == {"brand_new_top_level": "usr_1"}
     assert parsed.metadata.initial_products == [models.Products.AUTH, "product_of_the_future"]
     assert parsed.metadata.country_codes[1] == "ZZ"
     assert parsed.metadata.country_codes[1].__class__ is str
@@ -105,7 +111,7 @@ def test_unknown_fields_and_enum_values_anywhere_are_kept(spec: dict[str, Any]) 
     assert session.extra == {"future_session_field": {"nested": [1, 2]}}
     assert session.events[0].extra == {"sequence": 7}  # type: ignore[index]
     assert session.events[0].event_metadata.extra == {"brand_new": True}  # type: ignore[index]
-    assert session.results.extra == {"cra_item_add_results": []}  # type: ignore[union-attr]
+    assert session.results.extra == {"future_results": []}  # type: ignore[union-attr]
     result = session.results.item_add_results[0]  # type: ignore[union-attr,index]
     assert result.institution.extra == {"logo": "x"}  # type: ignore[union-attr]
     assert result.accounts[0].extra == {"fancy": 1}

@@ -49,6 +49,10 @@ async def test_every_endpoint_sends_the_exact_request_and_parses_the_answer(
         "link_token_get": "/link/token/get",
         "link_profile_eligibility_check": "/link/profile/eligibility/check",
         "link_oauth_correlation_id_exchange": "/link/oauth/correlation_id/exchange",
+        "link_delivery_create": "/link_delivery/create",
+        "link_delivery_get": "/link_delivery/get",
+        "item_public_token_exchange": "/item/public_token/exchange",
+        "webhook_verification_key_get": "/webhook_verification_key/get",
     }
     assert [r.endpoint for r in fake_plaid.requests] == list(requests)
     for recorded in fake_plaid.requests:

@@ -16,6 +16,7 @@ from ._server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_SECRET,
     FakePlaidServer,
+    LinkCompletion,
     RecordedRequest,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "FakePlaidServer",
     "Fault",
     "FaultKind",
+    "LinkCompletion",
     "RecordedRequest",
     "fake_server_process",
 ]

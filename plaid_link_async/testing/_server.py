@@ -1,4 +1,9 @@
-"""`FakePlaidServer`: the four Link endpoints on 127.0.0.1, with faults and a request log."""
+"""`FakePlaidServer`: the Link flow on 127.0.0.1, stateful, with faults and a request log.
+
+Routing and request checks come from the generated operation table (`_endpoints`); each
+operation's behaviour is a `_do_<operation>` method. An operation a newer contract adds
+is served, until it gets a method, with an error saying the fake does not simulate it.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,11 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+#: How long a public token from Link may be exchanged, as Plaid has it.
+PUBLIC_TOKEN_LIFETIME: Final = datetime.timedelta(minutes=30)
+#: The path under which the fake serves the Hosted Link pages it hands out.
+HOSTED_LINK_PATH: Final = "/hosted-link/"
+
 #: Credentials the fake accepts unless told otherwise.
 DEFAULT_CLIENT_ID: Final = "test-client-id"
 DEFAULT_SECRET: Final = "test-secret"
@@ -44,6 +54,15 @@ UPDATE_TOKEN_LIFETIME: Final = datetime.timedelta(minutes=30)
 _ROUTES: Final = {endpoint.path: name for name, endpoint in ENDPOINTS.items()}
 _ID_ALPHABET: Final = string.ascii_letters + string.digits
 _CREDENTIAL_FIELDS: Final = ("client_id", "secret")
+
+
+@attrs.frozen
+class LinkCompletion:
+    """What `FakePlaidServer.complete_link` made: the session and its public tokens."""
+
+    link_session_id: str
+    public_tokens: list[str]
+    status: str  # "success" or "exited"
 
 
 @attrs.frozen
@@ -118,6 +137,12 @@ class FakePlaidServer:
         self.eligible_phone_numbers: set[str] = set()
         self._tokens: dict[str, dict[str, Any]] = {}
         self._correlation_ids: dict[str, str] = {}
+        # Hosted Link deliveries by session id; public tokens from finished sessions;
+        # the Items they were exchanged for; keys `webhook_verification_key_get` serves.
+        self._deliveries: dict[str, dict[str, Any]] = {}
+        self._public_tokens: dict[str, dict[str, Any]] = {}
+        self._items: dict[str, str] = {}
+        self._webhook_keys: dict[str, dict[str, Any]] = {}
         self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(
             collections.deque
         )
@@ -194,12 +219,107 @@ class FakePlaidServer:
         return [request for request in self.requests if request.endpoint == endpoint]
 
     def reset(self) -> None:
-        """Forget requests, faults, tokens, correlation ids and eligible numbers."""
+        """Forget requests, faults, tokens, deliveries, Items and test settings."""
         self.requests.clear()
         self._faults.clear()
         self._tokens.clear()
         self._correlation_ids.clear()
+        self._deliveries.clear()
+        self._public_tokens.clear()
+        self._items.clear()
         self.eligible_phone_numbers.clear()
+
+    def complete_link(
+        self,
+        link_token: str,
+        *,
+        items: int = 1,
+        exited: bool = False,
+        institution_id: str = "ins_109508",
+        institution_name: str = "First Platypus Bank",
+        accounts: Iterable[Mapping[str, Any]] | None = None,
+    ) -> LinkCompletion:
+        """Play a user going through Link with `link_token`, as Plaid records it.
+
+        Adds a Link session to what `link_token_get` reports: on success, `items`
+        Items each with a public token in `results.item_add_results` (the first also in
+        the older `on_success`), and the session's events; with `exited`, an exit and
+        no Item. A Hosted Link delivery of the token becomes COMPLETED (or EXITED). The
+        public tokens exchange once each with `item_public_token_exchange`.
+
+        Raises:
+            KeyError: the fake never issued `link_token`.
+        """
+        record = self._tokens.get(link_token)
+        if record is None:
+            raise KeyError(f"unknown link token {link_token!r}")
+        session_id = str(uuid.uuid4())
+        started = _now()
+        finished = started + datetime.timedelta(seconds=42)
+        institution = {"name": institution_name, "institution_id": institution_id}
+        account_list = (
+            [dict(account) for account in accounts] if accounts is not None else [_account()]
+        )
+        where = {"institution_id": institution_id, "institution_name": institution_name}
+        events = [
+            self._event("OPEN", started, session_id),
+            self._event("SELECT_INSTITUTION", started, session_id, **where),
+        ]
+        session: dict[str, Any] = {
+            "link_session_id": session_id,
+            "started_at": format_datetime(started),
+            "finished_at": format_datetime(finished),
+            "events": events,
+        }
+        public_tokens: list[str] = []
+        if exited:
+            events.append(self._event("EXIT", finished, session_id, **where))
+            session["exit"] = {
+                "error": None,
+                "metadata": {
+                    "institution": institution,
+                    "status": "requires_credentials",
+                    "link_session_id": session_id,
+                    "request_id": _request_id(),
+                },
+            }
+        else:
+            events.append(self._event("HANDOFF", finished, session_id, **where))
+            for _ in range(max(1, items)):
+                public_token = f"public-{self.environment}-{uuid.uuid4()}"
+                self._public_tokens[public_token] = {
+                    "expires": started + PUBLIC_TOKEN_LIFETIME,
+                    "exchanged": False,
+                    "link_token": link_token,
+                }
+                public_tokens.append(public_token)
+            session["on_success"] = {
+                "public_token": public_tokens[0],
+                "metadata": {
+                    "institution": institution,
+                    "accounts": account_list,
+                    "link_session_id": session_id,
+                    "transfer_status": None,
+                },
+            }
+            session["results"] = {
+                "item_add_results": [
+                    {"public_token": token, "accounts": account_list, "institution": institution}
+                    for token in public_tokens
+                ],
+                "cra_item_add_results": [],
+                "cra_update_results": [],
+                "bank_income_results": [],
+                "payroll_income_results": [],
+                "document_income_results": None,
+            }
+        record["link_sessions"].append(session)
+        for delivery in self._deliveries.values():
+            if delivery["link_token"] == link_token and delivery["status"] != "EXPIRED":
+                delivery["status"] = "EXITED" if exited else "COMPLETED"
+                delivery["completed_at"] = format_datetime(finished)
+                delivery["public_tokens"] = list(public_tokens)
+        return LinkCompletion(session_id, public_tokens, "exited" if exited else "success")
 
     def add_link_session(
         self,
@@ -209,72 +329,24 @@ class FakePlaidServer:
         institution_name: str = "First Platypus Bank",
         accounts: Iterable[Mapping[str, Any]] | None = None,
     ) -> str:
-        """Attach a finished Link session to `link_token`; returns its `public_token`."""
-        record = self._tokens.get(link_token)
-        if record is None:
-            raise KeyError(f"unknown link token {link_token!r}")
-        public_token = f"public-{self.environment}-{uuid.uuid4()}"
-        session_id = str(uuid.uuid4())
-        started = _now()
-        finished = started + datetime.timedelta(seconds=42)
-        institution = {"name": institution_name, "institution_id": institution_id}
-        account_list = (
-            [dict(account) for account in accounts]
-            if accounts is not None
-            else [
-                {
-                    "id": _request_id(37),
-                    "name": "Plaid Checking",
-                    "mask": "0000",
-                    "type": "depository",
-                    "subtype": "checking",
-                    "verification_status": None,
-                    "class_type": None,
-                }
-            ]
+        """`complete_link` with one Item; returns its public token (the 0.1.0 name)."""
+        completion = self.complete_link(
+            link_token,
+            institution_id=institution_id,
+            institution_name=institution_name,
+            accounts=accounts,
         )
-        events = [
-            self._event("OPEN", started, view_name=None),
-            self._event(
-                "SELECT_INSTITUTION",
-                started,
-                institution_id=institution_id,
-                institution_name=institution_name,
-            ),
-            self._event(
-                "HANDOFF",
-                finished,
-                institution_id=institution_id,
-                institution_name=institution_name,
-            ),
-        ]
-        record["link_sessions"].append(
-            {
-                "link_session_id": session_id,
-                "started_at": format_datetime(started),
-                "finished_at": format_datetime(finished),
-                "on_success": {
-                    "public_token": public_token,
-                    "metadata": {
-                        "institution": institution,
-                        "accounts": account_list,
-                        "link_session_id": session_id,
-                        "transfer_status": None,
-                    },
-                },
-                "events": events,
-                "results": {
-                    "item_add_results": [
-                        {
-                            "public_token": public_token,
-                            "accounts": account_list,
-                            "institution": institution,
-                        }
-                    ]
-                },
-            }
-        )
-        return public_token
+        return completion.public_tokens[0]
+
+    def open_hosted_link(self, link_delivery_session_id: str) -> None:
+        """Play the user opening a delivered Hosted Link URL: the delivery becomes OPENED."""
+        delivery = self._deliveries[link_delivery_session_id]
+        if delivery["status"] == "CREATED":
+            delivery["status"] = "OPENED"
+
+    def add_webhook_key(self, jwk: Mapping[str, Any]) -> None:
+        """Serve the public key `jwk` from `webhook_verification_key_get` by its `kid`."""
+        self._webhook_keys[str(jwk["kid"])] = dict(jwk)
 
     def register_correlation_id(self, correlation_id: str, link_token: str) -> None:
         """Make `correlation_id` exchangeable for `link_token`."""
@@ -303,6 +375,8 @@ class FakePlaidServer:
             del self.requests[: len(self.requests) - self._max_recorded]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "GET" and request.path.startswith(HOSTED_LINK_PATH):
+            return self._hosted_link_page(request.path.removeprefix(HOSTED_LINK_PATH))
         raw = await request.read()
         try:
             body: Any = json.loads(raw) if raw else None
@@ -376,7 +450,11 @@ class FakePlaidServer:
             raise _Reply(404, "INVALID_REQUEST", "NOT_FOUND", f"no such endpoint: {where}")
         self._check_headers(request, body)
         model = self._parse(endpoint, body)
-        handler = getattr(self, f"_do_{endpoint}")
+        handler = getattr(self, f"_do_{endpoint}", None)
+        if handler is None:  # an operation of a newer contract, not simulated yet
+            raise _Reply(
+                501, "API_ERROR", "NOT_SIMULATED", f"the fake server does not simulate {endpoint}"
+            )
         result: dict[str, Any] = handler(model, body)
         result["request_id"] = _request_id()
         return result
@@ -447,6 +525,9 @@ class FakePlaidServer:
         token = f"link-{self.environment}-{uuid.uuid4()}"
         created = _now()
         lifetime = UPDATE_TOKEN_LIFETIME if body.get("access_token") else TOKEN_LIFETIME
+        hosted = body.get("hosted_link")
+        if isinstance(hosted, dict) and hosted.get("url_lifetime_seconds"):
+            lifetime = datetime.timedelta(seconds=int(hosted["url_lifetime_seconds"]))
         expiration = created + lifetime
         if self._max_tokens is not None and len(self._tokens) >= self._max_tokens:
             del self._tokens[next(iter(self._tokens))]
@@ -467,8 +548,13 @@ class FakePlaidServer:
                 },
             },
             "link_sessions": [],
+            "hosted_link": isinstance(hosted, dict),
+            "expires": expiration,
         }
-        return {"link_token": token, "expiration": format_datetime(expiration)}
+        result = {"link_token": token, "expiration": format_datetime(expiration)}
+        if isinstance(hosted, dict):
+            result["hosted_link_url"] = f"{self.url}{HOSTED_LINK_PATH}{token}"
+        return result
 
     def _do_link_token_get(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
         record = self._tokens.get(model.link_token)
@@ -502,6 +588,102 @@ class FakePlaidServer:
                 "the link_correlation_id is unknown or expired",
             )
         return {"link_token": token}
+
+    def _do_link_delivery_create(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        record = self._token_record(model.link_token)
+        if not record["hosted_link"]:
+            raise _Reply(
+                400,
+                "INVALID_REQUEST",
+                "INVALID_FIELD",
+                "link_token must be created with hosted_link to be delivered",
+            )
+        session_id = str(uuid.uuid4())
+        self._deliveries[session_id] = {
+            "link_token": model.link_token,
+            "status": "CREATED",
+            "created_at": format_datetime(_now()),
+            "completed_at": None,
+            "public_tokens": [],
+        }
+        return {
+            "link_delivery_url": f"{self.url}{HOSTED_LINK_PATH}{session_id}",
+            "link_delivery_session_id": session_id,
+        }
+
+    def _do_link_delivery_get(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        delivery = self._deliveries.get(model.link_delivery_session_id)
+        if delivery is None:
+            raise _Reply(
+                400,
+                "INVALID_INPUT",
+                "INVALID_LINK_DELIVERY_SESSION_ID",
+                "the link_delivery_session_id is unknown",
+            )
+        record = self._tokens.get(delivery["link_token"])
+        if delivery["status"] in ("CREATED", "OPENED") and (
+            record is None or record["expires"] <= _now()
+        ):
+            delivery["status"] = "EXPIRED"
+        result = {
+            "status": delivery["status"],
+            "created_at": delivery["created_at"],
+            "completed_at": delivery["completed_at"],
+        }
+        exchanged = [
+            self._public_tokens[token]
+            for token in delivery["public_tokens"]
+            if self._public_tokens.get(token, {}).get("exchanged")
+        ]
+        if exchanged:
+            result["item_ids"] = [entry["item_id"] for entry in exchanged]
+            result["access_tokens"] = [self._items[entry["item_id"]] for entry in exchanged]
+        return result
+
+    def _do_item_public_token_exchange(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        entry = self._public_tokens.get(model.public_token)
+        if entry is None or entry["exchanged"] or entry["expires"] <= _now():
+            raise _Reply(
+                400,
+                "INVALID_INPUT",
+                "INVALID_PUBLIC_TOKEN",
+                "provided public token is expired, already exchanged, or unknown; "
+                "public tokens are single use and expire after 30 minutes",
+            )
+        item_id = _request_id(37)
+        access_token = f"access-{self.environment}-{uuid.uuid4()}"
+        entry["exchanged"] = True
+        entry["item_id"] = item_id
+        self._items[item_id] = access_token
+        return {"access_token": access_token, "item_id": item_id}
+
+    def _do_webhook_verification_key_get(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        key = self._webhook_keys.get(model.key_id)
+        if key is None:
+            raise _Reply(
+                400,
+                "INVALID_INPUT",
+                "INVALID_WEBHOOK_VERIFICATION_KEY_ID",
+                "the key_id is unknown",
+            )
+        return {"key": key}
+
+    def _token_record(self, link_token: str) -> dict[str, Any]:
+        record = self._tokens.get(link_token)
+        if record is None or record["expires"] <= _now():
+            raise _Reply(
+                400, "INVALID_INPUT", "INVALID_LINK_TOKEN", "the link token is unknown or expired"
+            )
+        return record
+
+    def _hosted_link_page(self, key: str) -> web.Response:
+        if key in self._deliveries:
+            self.open_hosted_link(key)
+        elif key not in self._tokens:
+            return web.Response(status=404, text="unknown Hosted Link session")
+        return web.Response(
+            text="<html><body>Fake Hosted Link</body></html>", content_type="text/html"
+        )
 
     # -- answers -----------------------------------------------------------------------
 
@@ -537,13 +719,31 @@ class FakePlaidServer:
         return self._json(status, body, headers)
 
     @staticmethod
-    def _event(name: str, when: datetime.datetime, **metadata: Any) -> dict[str, Any]:
+    def _event(
+        name: str, when: datetime.datetime, session_id: str, **metadata: Any
+    ) -> dict[str, Any]:
         return {
             "event_name": name,
             "timestamp": format_datetime(when),
             "event_id": str(uuid.uuid4()),
-            "event_metadata": {"request_id": _request_id(), **metadata},
+            "event_metadata": {
+                "request_id": _request_id(),
+                "link_session_id": session_id,
+                **metadata,
+            },
         }
+
+
+def _account() -> dict[str, Any]:
+    return {
+        "id": _request_id(37),
+        "name": "Plaid Checking",
+        "mask": "0000",
+        "type": "depository",
+        "subtype": "checking",
+        "verification_status": None,
+        "class_type": None,
+    }
 
 
 def _now() -> datetime.datetime:
