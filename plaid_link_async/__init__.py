@@ -34,6 +34,7 @@ from ._progress import ProgressBar
 from ._raw import RawAPIResponse
 from ._retry import RetryPolicy
 from ._session import AsyncLinkSession
+from ._tolerant import Drift
 from ._validation import validate
 from ._version import __version__
 
@@ -44,6 +45,7 @@ __all__ = [
     "BatchResult",
     "BatchRun",
     "ConfigurationError",
+    "Drift",
     "Environment",
     "ExtraFields",
     "FieldError",

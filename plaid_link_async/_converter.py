@@ -266,7 +266,7 @@ def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | No
         return None if plan.nullable or plan.kind == Kind.ANY else (path, "is null")
     kind = plan.kind
     expected = plan.describe()
-    got = _json_type(value)
+    got = json_type(value)
     if kind in (Kind.STR, Kind.ENUM) and value.__class__ is not str:
         return path, f"expected {expected}, got {got}"
     if kind == Kind.BOOL and value.__class__ is not bool:
@@ -282,7 +282,7 @@ def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | No
         try:
             parse(value)
         except (TypeError, ValueError, OverflowError):
-            return path, f"expected {expected}, got {_snippet(value)}"
+            return path, f"expected {expected}, got {snippet(value)}"
     if kind == Kind.LIST:
         if value.__class__ is not list:
             return path, f"expected {expected}, got {got}"
@@ -309,7 +309,7 @@ def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | No
     return None
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     names = {
         dict: "an object",
         list: "a list",
@@ -322,7 +322,7 @@ def _json_type(value: Any) -> str:
     return names.get(value.__class__, type(value).__name__)
 
 
-def _snippet(value: Any, limit: int = 40) -> str:
+def snippet(value: Any, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -343,6 +343,22 @@ def diagnose(cls: type[Any], data: Any) -> UnexpectedResponseError | None:
 _structure_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
 
 
+#: What the compiled structure functions raise when anything in the data is off.
+_FAST_ERRORS: Final = (_Invalid, KeyError, TypeError, ValueError, OverflowError, AttributeError)
+
+
+def try_from_dict(cls: type[_M], data: Any) -> _M | None:
+    """`cls` from `data` by the compiled fast path, or None if anything does not fit."""
+    hook = _structure_hooks.get(cls)
+    if hook is None:
+        hook = _structure_hooks[cls] = converter.get_structure_hook(cls)
+    try:
+        result: _M = hook(data, cls)
+    except _FAST_ERRORS:
+        return None
+    return result
+
+
 def from_dict(cls: type[_M], data: Any) -> _M:
     """Build a `cls` from JSON-decoded `data`.
 
@@ -355,11 +371,11 @@ def from_dict(cls: type[_M], data: Any) -> _M:
         hook = _structure_hooks[cls] = converter.get_structure_hook(cls)
     try:
         result: _M = hook(data, cls)
-    except (_Invalid, KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+    except _FAST_ERRORS as exc:
         # The walk accepts the data if it finds nothing, so the fast path tripped on
         # something else: say what, as text.
         failure = diagnose(cls, data) or UnexpectedResponseError(
-            f"could not parse: {type(exc).__name__}: {_snippet(str(exc), 200)}",
+            f"could not parse: {type(exc).__name__}: {snippet(str(exc), 200)}",
             model=cls.__name__,
         )
     else:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from ._converter import from_dict
+from ._converter import from_dict, try_from_dict
 from ._exceptions import ERROR_CLASSES, PlaidAPIError, RateLimitError, UnexpectedResponseError
 from ._model_base import Model
 from ._retry import parse_retry_after
+from ._tolerant import Drift, read_tolerantly
 from ._transport import RawResponse
 
 _M = TypeVar("_M", bound=Model)
@@ -16,25 +17,43 @@ _M = TypeVar("_M", bound=Model)
 SNIPPET_LENGTH = 200
 
 
-def decode(raw: RawResponse, cls: type[_M], *, endpoint: str) -> _M:
-    """The `cls` a 2xx answer holds.
+#: What an answer read without drift carries: nothing, and shared.
+NO_DRIFT: Final[tuple[Drift, ...]] = ()
+
+
+def decode(
+    raw: RawResponse, cls: type[_M], *, endpoint: str, strict: bool = False
+) -> tuple[_M, tuple[Drift, ...]]:
+    """The `cls` a 2xx answer holds, and what drifted in it (see `_tolerant`).
+
+    The fast, strict parse runs first; only when it fails is the answer read again,
+    tolerantly, or (with `strict`) diagnosed and refused.
 
     Raises:
         PlaidAPIError: (a subclass per `error_type`) a non-2xx answer with a Plaid error body.
-        UnexpectedResponseError: a body that is not JSON or not of the contract's shape.
+        UnexpectedResponseError: a body that is not JSON, not an object, or (with `strict`
+            for any field, else for the answer's own required fields) not of the
+            contract's shape.
     """
     status = raw.status
-    if 200 <= status < 300:
-        data = _json(raw, cls.__name__)
-        try:
-            return from_dict(cls, data)
-        except UnexpectedResponseError as error:
-            error.status = status
-            error.request_id = _request_id(data)
-            error.body_snippet = snippet(raw.body)
-            del data  # the traceback keeps this frame; it need not keep the parsed body
-            raise
-    raise error_for(raw, endpoint=endpoint)
+    if not 200 <= status < 300:
+        raise error_for(raw, endpoint=endpoint)
+    data = _json(raw, cls.__name__)
+    result = try_from_dict(cls, data)
+    if result is not None:
+        return result, NO_DRIFT
+    try:
+        if strict:
+            from_dict(cls, data)  # raises, naming the first offending field
+            raise AssertionError("unreachable: the fast path refused it")  # pragma: no cover
+        tolerant, drifts = read_tolerantly(cls, data)
+    except UnexpectedResponseError as error:
+        error.status = status
+        error.request_id = _request_id(data)
+        error.body_snippet = snippet(raw.body)
+        del data  # the traceback keeps this frame; it need not keep the parsed body
+        raise
+    return tolerant, tuple(drifts)
 
 
 def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedResponseError:
@@ -48,16 +67,20 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
         error.message = f"expected a Plaid error body, {error.message}"
         error.retry_after = retry_after
         return error
-    if isinstance(data, dict) and "error_type" in data and "error_code" in data:
-        try:
-            parsed = from_dict(PlaidError, data)
-        except UnexpectedResponseError:
-            pass  # not quite Plaid's shape: reported below with the body
-        else:
-            kind = ERROR_CLASSES.get(str(parsed.error_type), PlaidAPIError)
-            if raw.status == 429:
-                kind = RateLimitError
-            return kind(parsed, status=raw.status, endpoint=endpoint, retry_after=retry_after)
+    if isinstance(data, dict) and ("error_type" in data or "error_code" in data):
+        # Read tolerantly: an error body with a null message or a status as a string is
+        # still Plaid's error, and `except InvalidInputError` must still catch it.
+        parsed = try_from_dict(PlaidError, data)
+        drifts: tuple[Drift, ...] = NO_DRIFT
+        if parsed is None:
+            parsed, found = read_tolerantly(PlaidError, data, lenient_top=True)
+            drifts = tuple(found)
+        kind = ERROR_CLASSES.get(str(parsed.error_type), PlaidAPIError)
+        if raw.status == 429:
+            kind = RateLimitError
+        return kind(
+            parsed, status=raw.status, endpoint=endpoint, retry_after=retry_after, drift=drifts
+        )
     return UnexpectedResponseError(
         "expected a Plaid error body, got JSON of another shape",
         status=raw.status,

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 if TYPE_CHECKING:
+    from ._tolerant import Drift
     from .models import PlaidError
 
 
@@ -189,6 +190,8 @@ class PlaidAPIError(PlaidLinkError):
 
     Subclasses follow `error_type`; an `error_type` newer than this library gives this
     base class. `retry_after` holds the server's `Retry-After` in seconds, if it sent one.
+    Any JSON object with `error_type` or `error_code` is read as Plaid's error, however
+    off its shape: what is missing or malformed reads `None` and is listed in `drift`.
     """
 
     def __init__(
@@ -199,24 +202,28 @@ class PlaidAPIError(PlaidLinkError):
         endpoint: str | None = None,
         attempts: int = 1,
         retry_after: float | None = None,
+        drift: tuple[Drift, ...] = (),
     ) -> None:
         self.error = error
         self.status = status
         self.endpoint = endpoint
         self.attempts = attempts
         self.retry_after = retry_after
-        super().__init__(error.error_message)
+        #: What of the error body did not fit the contract (and reads `None`).
+        self.drift = drift
+        super().__init__(error.error_message or "")
 
     @property
-    def error_type(self) -> str:
-        return str(self.error.error_type)
+    def error_type(self) -> str | None:
+        value = self.error.error_type
+        return None if value is None else str(value)
 
     @property
-    def error_code(self) -> str:
+    def error_code(self) -> str | None:
         return self.error.error_code
 
     @property
-    def error_message(self) -> str:
+    def error_message(self) -> str | None:
         return self.error.error_message
 
     @property
@@ -241,9 +248,11 @@ class PlaidAPIError(PlaidLinkError):
 
     def __str__(self) -> str:
         where = f"{self.endpoint}: " if self.endpoint else ""
-        return (
-            f"{where}{self.error_type} {self.error_code}: {self.error_message} "
-            f"(HTTP {self.status})" + _suffix(self.request_id, self.attempts)
+        kind = self.error_type or "(no error_type)"
+        code = self.error_code or "(no error_code)"
+        message = self.error_message or "(no message)"
+        return f"{where}{kind} {code}: {message} (HTTP {self.status})" + _suffix(
+            self.request_id, self.attempts
         )
 
     def __reduce__(self) -> tuple[object, ...]:

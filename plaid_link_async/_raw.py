@@ -7,6 +7,8 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from ._tolerant import Drift
+
 _T = TypeVar("_T")
 
 
@@ -15,7 +17,8 @@ class RawAPIResponse(Generic[_T]):
     """A parsed response with what came with it on the wire.
 
     `session.with_raw_response.<operation>(...)` returns one; `parsed` is what the plain
-    call would have returned.
+    call would have returned. `drift` lists the details of the answer that did not fit
+    the contract and read as `None` (empty when it fit).
     """
 
     parsed: _T
@@ -25,3 +28,4 @@ class RawAPIResponse(Generic[_T]):
     attempts: int
     elapsed: float  # seconds, the whole call with its retries
     endpoint: str
+    drift: tuple[Drift, ...] = ()

@@ -39,7 +39,9 @@ class RetryPolicy:
 
     The n-th retry waits `min(initial_delay * 2**(n-1), max_delay)`, less a random share
     of up to `jitter` of it, so that clients failing together do not come back together.
-    A `Retry-After` from the server replaces that wait, capped at `max_retry_after`.
+    A `Retry-After` from the server replaces that wait. One longer than `max_retry_after`
+    is not waited at all: the error (a `RateLimitError` with `retry_after` set) is raised
+    at once, so the caller decides, instead of a web request hanging for the cap first.
     """
 
     max_attempts: int = attrs.field(default=3, validator=_at_least(1))
@@ -63,6 +65,14 @@ class RetryPolicy:
         if hint is not None:
             return min(float(hint), self.max_retry_after)
         return self.backoff(retry_number)
+
+    def should_retry(self, error: BaseException) -> bool:
+        """Whether this policy tries again after `error`: retryable, and no `Retry-After`
+        asking for longer than `max_retry_after`."""
+        if not is_retryable(error):
+            return False
+        hint = getattr(error, "retry_after", None)
+        return hint is None or float(hint) <= self.max_retry_after
 
     def retrying(
         self,
@@ -90,7 +100,7 @@ class RetryPolicy:
         return tenacity.AsyncRetrying(
             stop=stop,
             wait=wait,
-            retry=tenacity.retry_if_exception(is_retryable),
+            retry=tenacity.retry_if_exception(self.should_retry),
             reraise=True,
             sleep=asyncio.sleep,
             before_sleep=before_sleep,

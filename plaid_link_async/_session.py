@@ -34,8 +34,9 @@ from ._exceptions import (
 )
 from ._model_base import Model
 from ._raw import RawAPIResponse
-from ._retry import RetryPolicy, is_retryable
+from ._retry import RetryPolicy
 from ._scrub import Scrubber
+from ._tolerant import Drift
 from ._transport import RawResponse, Transport
 from ._validation import validate
 from ._version import __version__
@@ -74,6 +75,7 @@ _encode_json: Final = json.JSONEncoder(separators=(",", ":")).encode
 class _Outcome(NamedTuple):
     result: Model
     raw: RawResponse
+    drift: tuple[Drift, ...]
     attempts: int
     elapsed: float
 
@@ -107,6 +109,8 @@ class AsyncLinkSession(EndpointMethods):
         allow_insecure_http: accept a plain-http `base_url` to a non-loopback host.
         max_response_bytes: the largest response body accepted, after decompression
             (2 MiB); a larger one fails the call with `UnexpectedResponseError`.
+        strict: raise `UnexpectedResponseError` on any drift from the contract instead
+            of reading the drifted detail as None (for a test suite or CI; see models).
         on_request: a callable (or a list of them) given a `RequestEvent` before each
             attempt; for metrics and tracing.
         on_response: likewise, given a `ResponseEvent` after each attempt.
@@ -131,6 +135,7 @@ class AsyncLinkSession(EndpointMethods):
         trust_env: bool = False,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict: bool = False,
         on_request: Hook[RequestEvent] | Iterable[Hook[RequestEvent]] | None = None,
         on_response: Hook[ResponseEvent] | Iterable[Hook[ResponseEvent]] | None = None,
         on_retry: Hook[RetryEvent] | Iterable[Hook[RetryEvent]] | None = None,
@@ -153,6 +158,8 @@ class AsyncLinkSession(EndpointMethods):
         self.client_id = settings.client_id
         self.timeout = Timeout.of(timeout)
         self.retry = retry
+        #: Whether calls raise on any drift from the contract (see `strict=`).
+        self.strict = bool(strict)
         self._on_request = Hooks(on_request)
         self._on_response = Hooks(on_response)
         self._on_retry = Hooks(on_retry)
@@ -290,6 +297,7 @@ class AsyncLinkSession(EndpointMethods):
         """
         route = self._routes[name]
         body = self._encode(route, request)
+        strict = self.strict if strict is None else strict
         limits = self.timeout if timeout is None else Timeout.of(timeout)
         policy = self.retry if retry is None else retry
         loop = asyncio.get_running_loop()
@@ -299,13 +307,13 @@ class AsyncLinkSession(EndpointMethods):
         # tenacity's machinery costs as much CPU as the rest of the call. A retryable
         # failure hands over to tenacity, which replays it as attempt 1.
         try:
-            result, raw = await self._attempt(route, body, limits, deadline, 1)
-            return _Outcome(result, raw, 1, loop.time() - started)
+            result, raw, drift = await self._attempt(route, body, limits, deadline, 1, strict)
+            return _Outcome(result, raw, drift, 1, loop.time() - started)
         except PlaidLinkError as error:
             _stamp(error, route.name, 1)
             if on_error is not None:
                 on_error(error)
-            if policy.max_attempts == 1 or not is_retryable(error):
+            if policy.max_attempts == 1 or not policy.should_retry(error):
                 raise
             # In a list so that it can be let go of once raised: a local would keep the
             # first failure (and what its traceback holds) alive through every retry.
@@ -321,8 +329,10 @@ class AsyncLinkSession(EndpointMethods):
                 if number == 1:
                     raise first.pop()
                 try:
-                    result, raw = await self._attempt(route, body, limits, deadline, number)
-                    return _Outcome(result, raw, number, loop.time() - started)
+                    result, raw, drift = await self._attempt(
+                        route, body, limits, deadline, number, strict
+                    )
+                    return _Outcome(result, raw, drift, number, loop.time() - started)
                 except PlaidLinkError as error:
                     _stamp(error, route.name, number)
                     if on_error is not None:
@@ -373,8 +383,14 @@ class AsyncLinkSession(EndpointMethods):
         return _encode_json(to_dict(request)).encode()
 
     async def _attempt(
-        self, route: _Route, body: bytes, limits: Timeout, deadline: float, number: int
-    ) -> tuple[Model, RawResponse]:
+        self,
+        route: _Route,
+        body: bytes,
+        limits: Timeout,
+        deadline: float,
+        number: int,
+        strict: bool,
+    ) -> tuple[Model, RawResponse, tuple[Drift, ...]]:
         loop = asyncio.get_running_loop()
         started = loop.time()
         remaining = deadline - started
@@ -396,11 +412,13 @@ class AsyncLinkSession(EndpointMethods):
             raw = await self._transport.post(route.url, body, client_timeout)
             status = raw.status
             if len(raw.body) <= INLINE_DECODE_BYTES:
-                result = decode(raw, route.response, endpoint=route.name)
+                result, drift = decode(raw, route.response, endpoint=route.name, strict=strict)
             else:
-                result = await self._decode_off_loop(raw, route, started + budget)
+                result, drift = await self._decode_off_loop(raw, route, started + budget, strict)
             request_id = getattr(result, "request_id", None)
-            return result, raw
+            if drift:
+                _report_drift(route.name, drift)
+            return result, raw, drift
         except PlaidTimeoutError as error:
             if error.connecting:
                 connect = min(limits.connect, budget)
@@ -428,11 +446,13 @@ class AsyncLinkSession(EndpointMethods):
             # must not keep the body, nor the failure itself (a cycle).
             raw = failure = None
 
-    async def _decode_off_loop(self, raw: RawResponse, route: _Route, deadline: float) -> Model:
+    async def _decode_off_loop(
+        self, raw: RawResponse, route: _Route, deadline: float, strict: bool
+    ) -> tuple[Model, tuple[Drift, ...]]:
         # A large body is parsed in a thread so that the loop keeps serving other calls,
         # and within the attempt's time: the caller's deadline covers the parsing too.
         loop = asyncio.get_running_loop()
-        work = asyncio.to_thread(decode, raw, route.response, endpoint=route.name)
+        work = asyncio.to_thread(decode, raw, route.response, endpoint=route.name, strict=strict)
         try:
             return await asyncio.wait_for(work, max(deadline - loop.time(), 0.0))
         except asyncio.TimeoutError:
@@ -472,6 +492,28 @@ class AsyncLinkSession(EndpointMethods):
             )
 
 
+# Drift is logged once per endpoint and path pattern per process: a field Plaid relaxed
+# would otherwise log on every call. Bounded, since the patterns come from the models.
+_drift_seen: set[tuple[str, str]] = set()
+_DRIFT_SEEN_MAX: Final = 10_000
+
+
+def _report_drift(endpoint: str, drift: tuple[Drift, ...]) -> None:
+    for item in drift:
+        key = (endpoint, item.pattern)
+        if key in _drift_seen or len(_drift_seen) >= _DRIFT_SEEN_MAX:
+            continue
+        _drift_seen.add(key)
+        logger.warning(
+            "%s: the answer drifted from the contract at %s: %s; read as None "
+            "(logged once; see docs/models.md, strict=True makes it an error)",
+            endpoint,
+            item.pattern,
+            item.problem,
+            extra={"plaid_endpoint": endpoint, "plaid_drift_path": item.path},
+        )
+
+
 @functools.lru_cache(maxsize=64)
 def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
     # Cached: almost every attempt has the full attempt budget, so the same pair recurs.
@@ -507,6 +549,7 @@ class RawCalls(RawEndpointMethods):
         outcome = await self._session._call(name, request, timeout, retry, strict=strict)
         return RawAPIResponse(
             parsed=outcome.result,
+            drift=outcome.drift,
             status=outcome.raw.status,
             headers=outcome.raw.headers,
             request_id=getattr(outcome.result, "request_id", None),

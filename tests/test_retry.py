@@ -132,13 +132,28 @@ async def test_retry_after_as_http_date_is_honoured(fake_plaid: FakePlaidServer)
         assert 0.9 <= time.perf_counter() - started < 3.0
 
 
-async def test_retry_after_is_capped(fake_plaid: FakePlaidServer) -> None:
-    policy = RetryPolicy(max_retry_after=0.1)
+async def test_a_retry_after_within_the_cap_is_waited(fake_plaid: FakePlaidServer) -> None:
+    policy = RetryPolicy(max_retry_after=0.5)
+    async with session_for(fake_plaid, retry=policy) as plaid:
+        fake_plaid.inject("link_token_create", Fault.rate_limit(retry_after=0.2))
+        started = time.perf_counter()
+        await plaid.link_token_create(CREATE)
+        assert 0.2 <= time.perf_counter() - started < 1.0
+        assert len(fake_plaid.requests_for("link_token_create")) == 2
+
+
+async def test_a_retry_after_over_the_cap_is_raised_at_once(fake_plaid: FakePlaidServer) -> None:
+    policy = RetryPolicy(max_retry_after=30)
     async with session_for(fake_plaid, retry=policy) as plaid:
         fake_plaid.inject("link_token_create", Fault.rate_limit(retry_after=3600))
         started = time.perf_counter()
-        await plaid.link_token_create(CREATE)
+        with pytest.raises(RateLimitError) as caught:
+            await plaid.link_token_create(CREATE)
+        # Not 30 s of waiting for a call that then fails anyway: the caller decides.
         assert time.perf_counter() - started < 1.0
+        assert caught.value.retry_after == 3600
+        assert caught.value.attempts == 1
+        assert len(fake_plaid.requests_for("link_token_create")) == 1
 
 
 async def test_a_hanging_server_times_out_within_the_attempt_timeout(
