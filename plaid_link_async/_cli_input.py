@@ -140,12 +140,10 @@ def build_request(
         )
     try:
         # Strict here: a typo in a product name is the user's, not a newer Plaid value.
-        validate(request)
+        validate(request, strict=True)
     except RequestValidationError as error:
         first = error.errors[0]
-        # The library's hint about allow_unknown_enum_values means nothing on the CLI.
-        message = first.message.split(" (pass allow_unknown_enum_values")[0]
-        raise InputError(row, first.path, message) from None
+        raise InputError(row, first.path, first.message) from None
     return request
 
 

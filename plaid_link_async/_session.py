@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import platform
+import re
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -38,7 +39,7 @@ from ._retry import RetryPolicy
 from ._scrub import Scrubber
 from ._tolerant import Drift
 from ._transport import RawResponse, Transport
-from ._validation import validate
+from ._validation import unknown_enum_values, validate
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -379,7 +380,9 @@ class AsyncLinkSession(EndpointMethods):
                 [FieldError("", f"{route.name} takes a {route.request.__name__}, got {got}")],
             )
         # Unknown enum strings go through: Plaid may know a product these models do not.
-        validate(request, allow_unknown_enum_values=True)
+        validate(request)
+        for path, value, nearest in unknown_enum_values(request):
+            _warn_unknown_enum(route.name, path, value, nearest)
         return _encode_json(to_dict(request)).encode()
 
     async def _attempt(
@@ -491,6 +494,28 @@ class AsyncLinkSession(EndpointMethods):
                 ResponseEvent(route.name, number, status, elapsed, request_id, failure)
             )
 
+
+_enum_seen: set[tuple[str, str, str]] = set()
+
+
+def _warn_unknown_enum(endpoint: str, path: str, value: str, nearest: list[str]) -> None:
+    # Once per field and value: a typo shows at once, a newer value does not flood logs.
+    key = (endpoint, _INDEX.sub("[]", path), value)
+    if key in _enum_seen or len(_enum_seen) >= _DRIFT_SEEN_MAX:
+        return
+    _enum_seen.add(key)
+    hint = f"; did you mean {' or '.join(map(repr, nearest))}?" if nearest else ""
+    logger.warning(
+        "%s: %s=%r is not a value these models know; sent as it is, for Plaid to judge%s",
+        endpoint,
+        path,
+        value[:100],
+        hint,
+        extra={"plaid_endpoint": endpoint, "plaid_field": path},
+    )
+
+
+_INDEX: Final = re.compile(r"\[\d+\]")
 
 # Drift is logged once per endpoint and path pattern per process: a field Plaid relaxed
 # would otherwise log on every call. Bounded, since the patterns come from the models.

@@ -2,13 +2,19 @@
 
 Plaid rejects a bad request with one error about one field; checking here names every
 offending field at once, before anything leaves the process.
+
+One rule for enum strings the models do not list, here, in the session and in the
+docs: they are accepted (Plaid may know a value newer than these models; the session
+sends them and logs a warning naming the nearest known values), and `strict=True`
+rejects them, for a typo to fail a test or a command line.
 """
 
 from __future__ import annotations
 
 import datetime
+import difflib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from ._codegen import compile_function
 from ._exceptions import FieldError, RequestValidationError
@@ -16,20 +22,75 @@ from ._model_base import Model
 from ._types import Kind, TypePlan, plan_model
 
 
-def validate(request: Model, *, allow_unknown_enum_values: bool = False) -> None:
+def validate(
+    request: Model, *, strict: bool = False, allow_unknown_enum_values: bool | None = None
+) -> None:
     """Check `request` and everything nested in it against the contract.
 
-    A string where the contract lists enum values must be one of them, unless
-    `allow_unknown_enum_values` is set (for a value Plaid added after these models).
+    A string where the contract lists enum values may be one it does not list (Plaid
+    may know a newer one); with `strict` it must be a listed one. Datetimes must carry
+    a time zone. `allow_unknown_enum_values` is the 0.1.0 spelling of `not strict`.
 
     Raises:
         RequestValidationError: one or more fields break a constraint; all are listed.
     """
-    if _model_checker(type(request), allow_unknown_enum_values)(request):
-        return
-    errors = list(_check_model(request, "", allow_unknown_enum_values))
+    allow = not strict if allow_unknown_enum_values is None else allow_unknown_enum_values
+    cls = type(request)
+    if _model_checker(cls, allow)(request):
+        errors = list(_rule_errors(request))
+    else:
+        errors = list(_check_model(request, "", allow))
     if errors:
-        raise RequestValidationError(type(request).__name__, errors)
+        raise RequestValidationError(cls.__name__, errors)
+
+
+def unknown_enum_values(request: Model) -> list[tuple[str, str, list[str]]]:
+    """(path, value, the nearest known values) for every enum string the models do not
+    list; empty, at the cost of one compiled check, when there is none."""
+    if _model_checker(type(request), False)(request):
+        return []
+    return [
+        (path, value, difflib.get_close_matches(value, known, n=3, cutoff=0.5))
+        for path, value, known in _unknown_in_model(request, "")
+    ]
+
+
+def _unknown_in_model(obj: Model, path: str) -> Iterator[tuple[str, str, list[str]]]:
+    for field in plan_model(type(obj)):
+        value = getattr(obj, field.name)
+        if value is not None:
+            yield from _unknown_in_value(field.type, value, _join(path, field.name))
+
+
+def _unknown_in_value(
+    plan: TypePlan, value: Any, path: str
+) -> Iterator[tuple[str, str, list[str]]]:
+    if plan.kind == Kind.ENUM and isinstance(value, str):
+        assert plan.enum is not None
+        if value not in plan.enum._value2member_map_:
+            yield path, value, list(plan.enum._value2member_map_)
+    elif plan.kind == Kind.LIST and isinstance(value, (list, tuple)):
+        assert plan.item is not None
+        for index, item in enumerate(value):
+            if item is not None:
+                yield from _unknown_in_value(plan.item, item, f"{path}[{index}]")
+    elif plan.kind == Kind.MODEL and isinstance(value, Model):
+        yield from _unknown_in_model(value, path)
+
+
+# Rules the contract states in prose only. Checked after the fields, by class name so
+# that a regenerated model keeps its rule.
+_ONE_OF: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
+    # "One of either the user_id or the user field is required" (since 1.6xx).
+    "LinkTokenCreateRequest": (("user_id", "user"),),
+}
+
+
+def _rule_errors(obj: Model) -> Iterator[FieldError]:
+    for names in _ONE_OF.get(type(obj).__name__, ()):
+        if all(getattr(obj, name, None) is None for name in names):
+            listed = " or ".join(f"`{name}`" for name in names)
+            yield FieldError(names[0], f"one of {listed} is required")
 
 
 # -- fast path: a yes/no check compiled once per class ----------------------------------
@@ -134,6 +195,8 @@ def _check_model(obj: Model, path: str, allow: bool) -> Iterator[FieldError]:
                 yield FieldError(where, "is required")
             continue
         yield from _check_value(field.type, value, where, field.metadata, allow)
+    if not path:
+        yield from _rule_errors(obj)
 
 
 def _check_value(
@@ -159,12 +222,7 @@ def _check_value(
         assert plan.enum is not None
         known = plan.enum._value2member_map_
         if not allow and value not in known:
-            allowed = ", ".join(known)
-            yield FieldError(
-                path,
-                f"{value!r} is not one of: {allowed} "
-                "(pass allow_unknown_enum_values=True for a value newer than these models)",
-            )
+            yield FieldError(path, f"{value!r} is not one of: {', '.join(known)}")
     elif kind == Kind.LIST:
         assert plan.item is not None
         if "min_items" in meta and len(value) < meta["min_items"]:
@@ -200,6 +258,9 @@ def _wrong_type(plan: TypePlan, value: Any) -> str | None:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     elif kind == Kind.DATETIME:
         ok = isinstance(value, datetime.datetime)
+        if ok and value.utcoffset() is None:
+            # Taking a naive value as UTC would silently shift a local time by hours.
+            return "a naive datetime has no time zone: give one (datetime.timezone.utc)"
     elif kind == Kind.DATE:
         ok = isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
     elif kind == Kind.DICT:

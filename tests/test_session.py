@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import gc
+import logging
 import re
 from typing import Any
 
@@ -161,15 +162,30 @@ async def test_invalid_request_is_refused_before_anything_is_sent(
     assert fake_plaid.requests == []
 
 
-async def test_unknown_enum_values_go_through_and_plaid_judges_them(
-    plaid_session: AsyncLinkSession, fake_plaid: FakePlaidServer
+async def test_unknown_enum_values_go_through_with_a_warning_and_plaid_judges_them(
+    plaid_session: AsyncLinkSession,
+    fake_plaid: FakePlaidServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    request = attrs.evolve(CREATE, products=["teleportation"])
-    with pytest.raises(InvalidRequestError) as caught:
-        await plaid_session.link_token_create(request)
+    caplog.set_level(logging.WARNING, logger="plaid_link_async")
+    request = attrs.evolve(CREATE, products=["transactionz"])
+    for _ in range(3):
+        with pytest.raises(InvalidRequestError) as caught:
+            await plaid_session.link_token_create(request)
+    # Answered as Plaid does: the field and the allowed values, no Python parameter.
     assert caught.value.error_code == "INVALID_FIELD"
-    assert "products[0]" in caught.value.error_message
-    assert len(fake_plaid.requests) == 1
+    assert caught.value.error_message is not None
+    assert caught.value.error_message.startswith(
+        "products[0]: 'transactionz' is not one of: assets, auth"
+    )
+    assert "allow_unknown" not in caught.value.error_message
+    assert len(fake_plaid.requests) == 3
+    warnings = [r.getMessage() for r in caplog.records if "transactionz" in r.getMessage()]
+    assert len(warnings) == 1  # once per field and value
+    assert warnings[0].startswith(
+        "link_token_create: products[0]='transactionz' is not a value these models know; "
+        "sent as it is, for Plaid to judge; did you mean 'transactions'"
+    )
 
 
 async def test_extra_request_fields_are_sent_and_the_fake_rejects_unknown_ones(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from plaid_link_async import PlaidLinkError, RequestValidationError, models, validate
+from plaid_link_async._validation import unknown_enum_values
 
 
 def _request(**changes: Any) -> models.LinkTokenCreateRequest:
@@ -65,14 +67,42 @@ def test_required_field_given_none() -> None:
     assert _errors(_request(user=user)) == {"user.client_user_id": "is required"}
 
 
-def test_unknown_enum_value_is_rejected_with_the_allowed_values() -> None:
-    errors = _errors(_request(products=["auth", "autth"]))
+def test_unknown_enum_value_is_rejected_in_strict_mode_with_the_allowed_values() -> None:
+    errors = _errors(_request(products=["auth", "autth"]), strict=True)
     assert list(errors) == ["products[1]"]
     assert "'autth' is not one of: assets, auth, balance" in errors["products[1]"]
+    assert "allow_unknown" not in errors["products[1]"]  # no Python parameter named
 
 
-def test_unknown_enum_value_passes_when_allowed() -> None:
-    validate(_request(products=["auth", "launched_next_month"]), allow_unknown_enum_values=True)
+def test_unknown_enum_value_passes_by_default_and_is_found_with_its_nearest() -> None:
+    request = _request(products=["auth", "autth", "launched_next_month"])
+    validate(request)
+    validate(request, allow_unknown_enum_values=True)  # the 0.1.0 spelling
+    with pytest.raises(RequestValidationError):
+        validate(request, allow_unknown_enum_values=False)
+    found = unknown_enum_values(request)
+    assert found[0] == ("products[1]", "autth", ["auth"])
+    assert found[1][:2] == ("products[2]", "launched_next_month")
+    assert unknown_enum_values(_request()) == []
+
+
+def test_user_id_or_user_is_required_and_user_id_alone_is_enough() -> None:
+    validate(_request(user=None, user_id="usr_123"))
+    validate(_request(user_id="usr_123"))  # both: Plaid decides which one counts
+    assert _errors(_request(user=None)) == {"user_id": "one of `user_id` or `user` is required"}
+
+
+def test_a_naive_datetime_is_refused_not_taken_as_utc() -> None:
+    naive = datetime.datetime(2024, 1, 1, 12, 0)
+    user = models.LinkTokenCreateRequestUser(client_user_id="u", phone_number_verified_time=naive)
+    errors = _errors(_request(user=user))
+    assert errors == {
+        "user.phone_number_verified_time": (
+            "a naive datetime has no time zone: give one (datetime.timezone.utc)"
+        )
+    }
+    aware = naive.replace(tzinfo=datetime.timezone.utc)
+    validate(_request(user=attrs.evolve(user, phone_number_verified_time=aware)))
 
 
 def test_enum_members_and_their_strings_are_both_accepted() -> None:
@@ -106,7 +136,7 @@ def test_every_offending_field_is_named_at_once() -> None:
         transactions=models.LinkTokenTransactions(days_requested=0),
     )
     with pytest.raises(RequestValidationError) as caught:
-        validate(request)
+        validate(request, strict=True)
     assert caught.value.paths == (
         "client_name",
         "country_codes",

@@ -513,7 +513,8 @@ class FakePlaidServer:
                 + ", ".join(sorted(model.extra)),
             )
         try:
-            validate(model)
+            # Strict, as Plaid is: a value it does not know is an INVALID_FIELD.
+            validate(model, strict=True)
         except RequestValidationError as error:
             message = "; ".join(map(str, error.errors))
             raise _Reply(400, "INVALID_REQUEST", "INVALID_FIELD", message) from None
