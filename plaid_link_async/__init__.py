@@ -1,12 +1,14 @@
 """Asyncio-native client for Plaid's Link API.
 
-`AsyncLinkSession` calls the four Link endpoints. The models live in
+`AsyncLinkSession` calls the Link flow's endpoints. The models live in
 `plaid_link_async.models` (generated from Plaid's OpenAPI contract); `to_dict`/`from_dict`
 convert them to and from JSON-ready dicts, and `validate` checks a request against the
 contract. `plaid_link_async.testing` holds the fake Plaid server.
 """
 
-from ._batch import BatchProgress, BatchResult, BatchRun, create_link_tokens
+import importlib as _importlib
+import typing as _typing
+
 from ._config import Environment, Timeout
 from ._converter import from_dict, to_dict
 from ._events import RequestEvent, ResponseEvent, RetryEvent
@@ -30,7 +32,6 @@ from ._exceptions import (
     UnexpectedResponseError,
 )
 from ._model_base import ExtraFields, Model
-from ._progress import ProgressBar
 from ._raw import RawAPIResponse
 from ._retry import RetryPolicy
 from ._session import AsyncLinkSession
@@ -78,9 +79,35 @@ __all__ = [
     "validate",
 ]
 
+if _typing.TYPE_CHECKING:
+    from ._batch import BatchProgress, BatchResult, BatchRun, create_link_tokens
+    from ._progress import ProgressBar
+
+# Loaded on first use (PEP 562): a web app that never runs a batch does not pay for it
+# at import time. Type checkers and IDEs see the names through the block above.
+_LAZY: _typing.Final = {
+    "BatchProgress": "._batch",
+    "BatchResult": "._batch",
+    "BatchRun": "._batch",
+    "create_link_tokens": "._batch",
+    "ProgressBar": "._progress",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
 # Tracebacks read `plaid_link_async.RequestValidationError`, not the private module. Only
 # exceptions: other classes resolve their string annotations through `__module__`.
 for _name in __all__:
+    if _name in _LAZY:
+        continue
     _obj = globals()[_name]
     if isinstance(_obj, type) and issubclass(_obj, PlaidLinkError):
         _obj.__module__ = __name__

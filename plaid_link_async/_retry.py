@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import math
 import random
 import time
@@ -130,6 +129,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
         seconds = float(value)
     except ValueError:
         try:
+            import email.utils  # here: an HTTP-date Retry-After is rare, the module is not
+
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None

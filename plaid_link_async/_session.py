@@ -20,7 +20,6 @@ import aiohttp
 import tenacity
 
 from ._api import EndpointMethods, RawEndpointMethods
-from ._batch import DEFAULT_CONCURRENCY, BatchRun, ProgressCallback
 from ._config import Environment, Timeout, resolve_settings
 from ._converter import to_dict
 from ._decode import decode
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from . import models
+    from ._batch import BatchRun, ProgressCallback
 
 logger: Final = logging.getLogger("plaid_link_async")
 
@@ -232,7 +232,7 @@ class AsyncLinkSession(EndpointMethods):
         requests: Iterable[models.LinkTokenCreateRequest]
         | AsyncIterable[models.LinkTokenCreateRequest],
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int = 32,
         max_per_second: float | None = None,
         retry: RetryPolicy | None = None,
         progress: ProgressCallback | None = None,
@@ -253,6 +253,8 @@ class AsyncLinkSession(EndpointMethods):
             progress: called with a `BatchProgress` after every result
                 (`ProgressBar` draws one with tqdm).
         """
+        from ._batch import BatchRun  # here: a web app that never batches never loads it
+
         return BatchRun(
             self,
             requests,

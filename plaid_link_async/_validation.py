@@ -12,7 +12,6 @@ rejects them, for a typo to fail a test or a command line.
 from __future__ import annotations
 
 import datetime
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
@@ -49,6 +48,8 @@ def unknown_enum_values(request: Model) -> list[tuple[str, str, list[str]]]:
     list; empty, at the cost of one compiled check, when there is none."""
     if _model_checker(type(request), False)(request):
         return []
+    import difflib  # here: only a request with an unknown value pays for it
+
     return [
         (path, value, difflib.get_close_matches(value, known, n=3, cutoff=0.5))
         for path, value, known in _unknown_in_model(request, "")

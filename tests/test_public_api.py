@@ -10,6 +10,8 @@ from plaid_link_async import models
 
 def test_all_is_sorted_and_complete() -> None:
     assert plaid_link_async.__all__ == sorted(plaid_link_async.__all__)
+    for name in plaid_link_async.__all__:  # loads the lazily exported names too
+        getattr(plaid_link_async, name)
     public = {
         name
         for name, value in vars(plaid_link_async).items()
