@@ -40,7 +40,8 @@ TOKEN = re.compile(r"^link-sandbox-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 async def test_every_endpoint_sends_the_exact_request_and_parses_the_answer(
     fake_plaid: FakePlaidServer,
 ) -> None:
-    async with session_for(fake_plaid) as plaid:
+    # Strict: every route's answer must fit the contract to the last field.
+    async with session_for(fake_plaid, strict=True) as plaid:
         requests = await requests_for(plaid, fake_plaid)
         fake_plaid.requests.clear()
         results = {name: await getattr(plaid, name)(req) for name, req in requests.items()}
