@@ -38,7 +38,7 @@ from ._retry import RetryPolicy
 from ._scrub import Scrubber
 from ._tolerant import Drift
 from ._transport import RawResponse, Transport
-from ._validation import unknown_enum_values, validate
+from ._validation import check_for_sending
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -382,8 +382,7 @@ class AsyncLinkSession(EndpointMethods):
                 [FieldError("", f"{route.name} takes a {route.request.__name__}, got {got}")],
             )
         # Unknown enum strings go through: Plaid may know a product these models do not.
-        validate(request)
-        for path, value, nearest in unknown_enum_values(request):
+        for path, value, nearest in check_for_sending(request):
             _warn_unknown_enum(route.name, path, value, nearest)
         return _encode_json(to_dict(request)).encode()
 

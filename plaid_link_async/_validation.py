@@ -43,6 +43,18 @@ def validate(
         raise RequestValidationError(cls.__name__, errors)
 
 
+def check_for_sending(request: Model) -> list[tuple[str, str, list[str]]]:
+    """`validate(request)`, returning `unknown_enum_values(request)`: what the session
+    runs before every call, with one compiled check when the request is all known."""
+    if _model_checker(type(request), False)(request):
+        errors = list(_rule_errors(request))
+        if errors:
+            raise RequestValidationError(type(request).__name__, errors)
+        return []
+    validate(request)
+    return unknown_enum_values(request)
+
+
 def unknown_enum_values(request: Model) -> list[tuple[str, str, list[str]]]:
     """(path, value, the nearest known values) for every enum string the models do not
     list; empty, at the cost of one compiled check, when there is none."""
