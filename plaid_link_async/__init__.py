@@ -38,6 +38,14 @@ from ._session import AsyncLinkSession
 from ._tolerant import Drift
 from ._validation import validate
 from ._version import __version__
+from ._webhooks import (
+    InvalidWebhookError,
+    UnknownWebhook,
+    WebhookRejection,
+    WebhookVerificationError,
+    WebhookVerifier,
+    parse_webhook,
+)
 
 __all__ = [
     "APIServerError",
@@ -54,6 +62,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidRequestError",
     "InvalidResultError",
+    "InvalidWebhookError",
     "ItemError",
     "Model",
     "OAuthError",
@@ -72,9 +81,14 @@ __all__ = [
     "Timeout",
     "TransportError",
     "UnexpectedResponseError",
+    "UnknownWebhook",
+    "WebhookRejection",
+    "WebhookVerificationError",
+    "WebhookVerifier",
     "__version__",
     "create_link_tokens",
     "from_dict",
+    "parse_webhook",
     "to_dict",
     "validate",
 ]

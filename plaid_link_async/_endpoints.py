@@ -48,3 +48,12 @@ ENDPOINTS: Final = {
         "WebhookVerificationKeyGetResponse",
     ),
 }
+
+#: The model of each webhook, by (webhook_type, webhook_code).
+WEBHOOKS: Final[dict[tuple[str, str], str]] = {
+    ("LINK", "EVENTS"): "LinkEventsWebhook",
+    ("LINK", "ITEM_ADD_RESULT"): "ItemAddResultWebhook",
+    ("LINK", "SESSION_FINISHED"): "LinkSessionFinishedWebhook",
+    ("LINK_DELIVERY", "DELIVERY_STATUS"): "LinkUserDeliveryStatusWebhook",
+    ("LINK_DELIVERY", "LINK_CALLBACK"): "LinkDeliveryCallbackWebhook",
+}

@@ -13,8 +13,8 @@ import json
 import logging
 import platform
 import re
-from collections.abc import AsyncIterable, Callable, Iterable
-from typing import TYPE_CHECKING, Final, NamedTuple
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import aiohttp
 import tenacity
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from . import models
     from ._batch import BatchRun, ProgressCallback
+    from ._webhooks import UnknownWebhook, WebhookVerifier
 
 logger: Final = logging.getLogger("plaid_link_async")
 
@@ -165,6 +166,7 @@ class AsyncLinkSession(EndpointMethods):
         self._on_response = Hooks(on_response)
         self._on_retry = Hooks(on_retry)
         self._scrub = Scrubber(settings.secret, settings.client_id)
+        self._webhooks: WebhookVerifier | None = None
         self._transport = Transport(
             headers={
                 "PLAID-CLIENT-ID": settings.client_id,
@@ -263,6 +265,51 @@ class AsyncLinkSession(EndpointMethods):
             retry=retry,
             progress=progress,
         )
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    @property
+    def webhooks(self) -> WebhookVerifier:
+        """The verifier `verify_webhook` uses: Plaid's keys, fetched through this session
+        and cached by key id. Assign another (`WebhookVerifier(...)`) to change its
+        window or clock."""
+        verifier = self._webhooks
+        if verifier is None:
+            from ._webhooks import WebhookVerifier
+
+            verifier = self._webhooks = WebhookVerifier(self._fetch_webhook_key)
+        return verifier
+
+    @webhooks.setter
+    def webhooks(self, verifier: WebhookVerifier) -> None:
+        self._webhooks = verifier
+
+    async def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> Model | UnknownWebhook:
+        """Verify a webhook's `Plaid-Verification` JWT, then parse it.
+
+        Args:
+            body: the request body exactly as received (raw bytes, not re-serialised).
+            headers: the request's headers; the header name is matched in any case.
+
+        Returns:
+            The webhook's model (`ItemAddResultWebhook`, `LinkSessionFinishedWebhook`,
+            ...), or an `UnknownWebhook` for a type or code newer than these models.
+
+        Raises:
+            WebhookVerificationError: it is not proven Plaid's; `reason` says why.
+            InvalidWebhookError: verified, but not a JSON object.
+        """
+        return await self.webhooks.verify(body, headers)
+
+    async def _fetch_webhook_key(self, key_id: str) -> Mapping[str, Any]:
+        from .models import WebhookVerificationKeyGetRequest
+
+        answer = await self.webhook_verification_key_get(
+            WebhookVerificationKeyGetRequest(key_id=key_id)
+        )
+        return to_dict(answer.key)
 
     @property
     def with_raw_response(self) -> RawCalls:

@@ -34,7 +34,7 @@ PACKAGE = ROOT / "plaid_link_async"
 DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "plaid-link-flow-contract-2020-09-14_1.697.4.yml"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model_docstrings import DOCSTRINGS, OPERATION_DOCS  # noqa: E402
+from model_docstrings import DOCSTRINGS, OPERATION_DOCS, WEBHOOK_CODES  # noqa: E402
 
 # The session sends the credentials as headers; request models never carry them.
 CREDENTIAL_PROPERTIES = frozenset({"client_id", "secret"})
@@ -95,6 +95,8 @@ class Contract:
     enums: list[EnumSchema]
     aliases: list[AliasSchema]
     operations: list[Operation]
+    #: (webhook_type, webhook_code, schema name) of every webhook schema.
+    webhooks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def snake_case(name: str) -> str:
@@ -213,7 +215,26 @@ class Generator:
             enums=enums,
             aliases=aliases,
             operations=self.operations(),
+            webhooks=self.webhooks(),
         )
+
+    def webhooks(self) -> list[tuple[str, str, str]]:
+        """Every schema with `webhook_type` and `webhook_code`, with the pair it carries:
+        from its example, or from `WEBHOOK_CODES` where the spec has none."""
+        found = []
+        for name, schema in self.schemas.items():
+            properties = schema.get("properties") or {}
+            if "webhook_type" not in properties or "webhook_code" not in properties:
+                continue
+            pair = WEBHOOK_CODES.get(name)
+            for example in (schema.get("x-examples") or {}).values():
+                if isinstance(example, Mapping) and "webhook_code" in example:
+                    pair = (str(example["webhook_type"]), str(example["webhook_code"]))
+                    break
+            if pair is None:
+                raise SpecError(f"{name}: a webhook schema without its type and code")
+            found.append((*pair, name))
+        return sorted(found)
 
     def fields(self, owner: str, schema: Mapping[str, Any]) -> list[Field]:
         required = set(schema.get("required") or ())
@@ -351,6 +372,7 @@ def render_object(obj: ObjectSchema) -> str:
 
 
 def render_endpoints(contract: Contract) -> str:
+    webhooks = contract.webhooks
     rows = "".join(
         f'    "{op.method}": Endpoint("{op.path}", "{op.request}", "{op.response}"),\n'
         for op in contract.operations
@@ -365,7 +387,11 @@ def render_endpoints(contract: Contract) -> str:
         "    path: str\n"
         "    request: str\n"
         "    response: str\n\n\n"
-        f"ENDPOINTS: Final = {{\n{rows}}}\n"
+        f"ENDPOINTS: Final = {{\n{rows}}}\n\n"
+        "#: The model of each webhook, by (webhook_type, webhook_code).\n"
+        "WEBHOOKS: Final[dict[tuple[str, str], str]] = {\n"
+        + "".join(f'    ("{kind}", "{code}"): "{name}",\n' for kind, code, name in webhooks)
+        + "}\n"
     )
 
 

@@ -6,6 +6,13 @@ docstring naming the schema it comes from; add a line here to do better.
 
 from __future__ import annotations
 
+#: (webhook_type, webhook_code) of webhook schemas whose spec gives no example to read
+#: them from (Plaid hides these two from its docs).
+WEBHOOK_CODES: dict[str, tuple[str, str]] = {
+    "LinkDeliveryCallbackWebhook": ("LINK_DELIVERY", "LINK_CALLBACK"),
+    "LinkUserDeliveryStatusWebhook": ("LINK_DELIVERY", "DELIVERY_STATUS"),
+}
+
 #: Per operation (the snake_case operationId): what the call does, in one line, and
 #: anything a caller must know. An operation missing here gets a plain line naming it.
 OPERATION_DOCS: dict[str, tuple[str, str]] = {

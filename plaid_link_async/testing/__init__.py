@@ -19,6 +19,7 @@ from ._server import (
     LinkCompletion,
     RecordedRequest,
 )
+from ._signing import SignedWebhook, WebhookSigner
 
 __all__ = [
     "ANY_ENDPOINT",
@@ -29,5 +30,7 @@ __all__ = [
     "FaultKind",
     "LinkCompletion",
     "RecordedRequest",
+    "SignedWebhook",
+    "WebhookSigner",
     "fake_server_process",
 ]

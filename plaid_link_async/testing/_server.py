@@ -30,6 +30,7 @@ from .._exceptions import RequestValidationError, UnexpectedResponseError
 from .._redact import MASK
 from .._validation import validate
 from ._faults import Fault, FaultKind
+from ._signing import SignedWebhook, WebhookSigner
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -143,6 +144,7 @@ class FakePlaidServer:
         self._public_tokens: dict[str, dict[str, Any]] = {}
         self._items: dict[str, str] = {}
         self._webhook_keys: dict[str, dict[str, Any]] = {}
+        self._signer: WebhookSigner | None = None
         self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(
             collections.deque
         )
@@ -347,6 +349,22 @@ class FakePlaidServer:
     def add_webhook_key(self, jwk: Mapping[str, Any]) -> None:
         """Serve the public key `jwk` from `webhook_verification_key_get` by its `kid`."""
         self._webhook_keys[str(jwk["kid"])] = dict(jwk)
+
+    @property
+    def webhook_signer(self) -> WebhookSigner:
+        """The fake's own ES256 key, made on first use; `webhook_verification_key_get`
+        serves its public half. Needs the `webhooks` extra."""
+        if self._signer is None:
+            self._signer = WebhookSigner()
+            self.add_webhook_key(self._signer.jwk())
+        return self._signer
+
+    def sign_webhook(
+        self, payload: Mapping[str, Any] | bytes, *, iat: float | None = None
+    ) -> SignedWebhook:
+        """A webhook body and its headers, signed exactly as Plaid signs them, for
+        unit-testing a receiver without running a flow. `iat` backdates it."""
+        return self.webhook_signer.sign(payload, iat=iat)
 
     def register_correlation_id(self, correlation_id: str, link_token: str) -> None:
         """Make `correlation_id` exchangeable for `link_token`."""
