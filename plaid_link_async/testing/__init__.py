@@ -9,6 +9,7 @@ With this package installed, pytest also offers the `fake_plaid` and `plaid_sess
 fixtures. `python -m plaid_link_async.testing` serves the fake from the command line.
 """
 
+from ._deliveries import WebhookDelivery, WebhookFault, WebhookFaultKind
 from ._faults import Fault, FaultKind
 from ._process import fake_server_process
 from ._server import (
@@ -31,6 +32,9 @@ __all__ = [
     "LinkCompletion",
     "RecordedRequest",
     "SignedWebhook",
+    "WebhookDelivery",
+    "WebhookFault",
+    "WebhookFaultKind",
     "WebhookSigner",
     "fake_server_process",
 ]

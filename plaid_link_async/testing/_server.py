@@ -26,9 +26,10 @@ from aiohttp import web
 from .._converter import from_dict
 from .._datetimes import format_datetime
 from .._endpoints import ENDPOINTS
-from .._exceptions import RequestValidationError, UnexpectedResponseError
+from .._exceptions import PlaidLinkError, RequestValidationError, UnexpectedResponseError
 from .._redact import MASK
 from .._validation import validate
+from ._deliveries import Deliverer, WebhookDelivery, WebhookFault
 from ._faults import Fault, FaultKind
 from ._signing import SignedWebhook, WebhookSigner
 
@@ -103,6 +104,8 @@ class FakePlaidServer:
         environment: the environment named in the tokens it issues (`link-sandbox-...`).
         max_recorded: keep only this many requests in `requests` (None: all of them).
         max_tokens: remember only this many tokens, forgetting the oldest (None: all).
+        webhook_time_scale: how much faster than Plaid's the webhook retry schedule
+            runs (1.0: Plaid's own, 30 s to 4 h apart for a day; 0.001 for tests).
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class FakePlaidServer:
         environment: str = "sandbox",
         max_recorded: int | None = None,
         max_tokens: int | None = None,
+        webhook_time_scale: float = 1.0,
     ) -> None:
         if max_recorded is not None and max_recorded < 0:
             raise ValueError(f"max_recorded must be 0 or more, got {max_recorded}")
@@ -145,6 +149,12 @@ class FakePlaidServer:
         self._items: dict[str, str] = {}
         self._webhook_keys: dict[str, dict[str, Any]] = {}
         self._signer: WebhookSigner | None = None
+        self._webhook_time_scale = webhook_time_scale
+        self._deliverer: Deliverer | None = None
+        self._webhook_faults: list[WebhookFault] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: URLs of webhooks not sent because the `webhooks` extra is not installed.
+        self._unsent: list[str] = []
         self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(
             collections.deque
         )
@@ -183,10 +193,14 @@ class FakePlaidServer:
         if self.port == 0 and isinstance(server, asyncio.base_events.Server):
             self.port = server.sockets[0].getsockname()[1]
         self._runner = runner
+        self._loop = asyncio.get_running_loop()
 
     async def close(self) -> None:
         """Stop serving; hanging requests are released first. Safe to call twice."""
         runner, self._runner = self._runner, None
+        deliverer, self._deliverer = self._deliverer, None
+        if deliverer is not None:
+            await deliverer.close()
         if runner is not None:
             self._closing.set()
             await runner.cleanup()
@@ -316,12 +330,39 @@ class FakePlaidServer:
                 "document_income_results": None,
             }
         record["link_sessions"].append(session)
-        for delivery in self._deliveries.values():
+        for delivery_id, delivery in self._deliveries.items():
             if delivery["link_token"] == link_token and delivery["status"] != "EXPIRED":
                 delivery["status"] = "EXITED" if exited else "COMPLETED"
                 delivery["completed_at"] = format_datetime(finished)
                 delivery["public_tokens"] = list(public_tokens)
+                self._send_delivery_webhook(
+                    record,
+                    "LINK_CALLBACK",
+                    delivery_id,
+                    link_callback_metadata={
+                        "callback_type": "ON_EXIT" if exited else "ON_SUCCESS",
+                        "link_session_id": session_id,
+                        "request_id": _request_id(),
+                    },
+                )
+        self._send_link_webhooks(record, session, public_tokens, exited)
         return LinkCompletion(session_id, public_tokens, "exited" if exited else "success")
+
+    def _send_delivery_webhook(
+        self, record: dict[str, Any], code: str, delivery_id: str, **fields: Any
+    ) -> None:
+        url = record["metadata"].get("webhook")
+        if url:
+            self.send_webhook(
+                url,
+                {
+                    "webhook_type": "LINK_DELIVERY",
+                    "webhook_code": code,
+                    "link_delivery_session_id": delivery_id,
+                    "timestamp": format_datetime(_now()),
+                    **fields,
+                },
+            )
 
     def add_link_session(
         self,
@@ -358,6 +399,109 @@ class FakePlaidServer:
             self._signer = WebhookSigner()
             self.add_webhook_key(self._signer.jwk())
         return self._signer
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook delivery attempt so far, oldest first (retries included)."""
+        return self._deliverer.deliveries if self._deliverer is not None else []
+
+    def inject_webhook(self, *faults: WebhookFault) -> None:
+        """Queue `faults` for the next webhook deliveries, one each, in order."""
+        self._webhook_faults.extend(faults)
+        if self._deliverer is not None:
+            self._deliverer.faults.extend(self._webhook_faults)
+            self._webhook_faults.clear()
+
+    async def webhooks_settled(self, timeout: float = 10.0) -> None:
+        """Wait until every webhook has been answered 200 or given up on."""
+        if self._deliverer is not None:
+            await self._deliverer.settle(timeout)
+
+    def send_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
+        """Deliver `payload`, signed, to `url` as Plaid would: retried until a 200.
+
+        Only loopback URLs are sent to (the fake never reaches off the machine); any
+        other is recorded as an attempt with the error `not sent: not loopback`.
+        Safe to call from any thread.
+        """
+        if self._loop is None:
+            raise RuntimeError("FakePlaidServer is not started")
+        if self._deliverer is None:
+            try:
+                signer = self.webhook_signer
+            except PlaidLinkError:  # no `webhooks` extra: nothing can be signed
+                self._unsent.append(url)
+                return
+            self._deliverer = Deliverer(signer, self._webhook_time_scale)
+        deliverer = self._deliverer
+        deliverer.faults.extend(self._webhook_faults)
+        self._webhook_faults.clear()
+        if not _is_loopback_url(url):
+            deliverer.deliveries.append(
+                WebhookDelivery(
+                    url,
+                    str(payload.get("webhook_type")),
+                    str(payload.get("webhook_code")),
+                    1,
+                    b"",
+                    None,
+                    "not sent: not loopback",
+                )
+            )
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self._loop:
+            deliverer.send(url, dict(payload))
+        else:  # another thread (a sync test): hand it to the fake's own loop
+            self._loop.call_soon_threadsafe(deliverer.send, url, dict(payload))
+
+    def _send_link_webhooks(
+        self,
+        record: dict[str, Any],
+        session: dict[str, Any],
+        public_tokens: list[str],
+        exited: bool,
+    ) -> None:
+        url = record["metadata"].get("webhook")
+        if not url:
+            return
+        common = {
+            "link_session_id": session["link_session_id"],
+            "link_token": record["link_token"],
+            "environment": self.environment,
+        }
+        for token in public_tokens:
+            self.send_webhook(
+                url,
+                {
+                    "webhook_type": "LINK",
+                    "webhook_code": "ITEM_ADD_RESULT",
+                    **common,
+                    "public_token": token,
+                },
+            )
+        self.send_webhook(
+            url,
+            {
+                "webhook_type": "LINK",
+                "webhook_code": "EVENTS",
+                **common,
+                "events": session["events"],
+            },
+        )
+        self.send_webhook(
+            url,
+            {
+                "webhook_type": "LINK",
+                "webhook_code": "SESSION_FINISHED",
+                **common,
+                "status": "EXITED" if exited else "SUCCESS",
+                "public_tokens": public_tokens,
+            },
+        )
 
     def sign_webhook(
         self, payload: Mapping[str, Any] | bytes, *, iat: float | None = None
@@ -567,6 +711,7 @@ class FakePlaidServer:
                 },
             },
             "link_sessions": [],
+            "link_token": token,
             "hosted_link": isinstance(hosted, dict),
             "expires": expiration,
         }
@@ -625,6 +770,18 @@ class FakePlaidServer:
             "completed_at": None,
             "public_tokens": [],
         }
+        methods = (
+            model.options.recipient.communication_methods
+            if model.options and model.options.recipient
+            else None
+        )
+        method = str(methods[0].method) if methods and methods[0].method else "SMS"
+        self._send_delivery_webhook(
+            record,
+            "DELIVERY_STATUS",
+            session_id,
+            link_delivery_metadata={"communication_method": method, "delivery_status": "SUCCESS"},
+        )
         return {
             "link_delivery_url": f"{self.url}{HOSTED_LINK_PATH}{session_id}",
             "link_delivery_session_id": session_id,
@@ -751,6 +908,18 @@ class FakePlaidServer:
                 **metadata,
             },
         }
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    from .._config import _is_loopback
+
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host is not None and _is_loopback(host)
 
 
 def _account() -> dict[str, Any]:

@@ -1,0 +1,192 @@
+"""The fake server's webhook deliveries: signed POSTs, retried on Plaid's schedule.
+
+Plaid retries a webhook that got no 200 within 10 seconds, backing off for up to 24
+hours. Here the same schedule runs compressed by a time scale (0.001: a day in about
+a minute and a half, the first retry after 30 ms), every attempt is recorded, and
+faults can be queued for the next webhooks: a duplicate, a delay, and, on the first
+attempt, a stale `iat`, a tampered body or a wrong key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import aiohttp
+import attrs
+
+from ._signing import WebhookSigner
+
+#: Plaid's answer deadline for a webhook, and its retry waits (seconds), capped at 4 h
+#: and stopped once a day has passed.
+ANSWER_WITHIN: Final = 10.0
+FIRST_RETRY: Final = 30.0
+LONGEST_WAIT: Final = 4 * 3600.0
+GIVE_UP_AFTER: Final = 24 * 3600.0
+
+
+def retry_schedule() -> list[float]:
+    """The waits before each retry, in seconds of Plaid's time."""
+    waits, wait, total = [], FIRST_RETRY, 0.0
+    while total + wait <= GIVE_UP_AFTER:
+        waits.append(wait)
+        total += wait
+        wait = min(wait * 2, LONGEST_WAIT)
+    return waits
+
+
+class WebhookFaultKind(str, enum.Enum):
+    DUPLICATE = "duplicate"  # delivered twice, as Plaid may
+    DELAY = "delay"  # delivered late
+    STALE = "stale"  # signed with an `iat` older than five minutes
+    TAMPERED = "tampered"  # the body changed after signing
+    WRONG_KEY = "wrong_key"  # signed by a key Plaid does not serve
+
+
+@attrs.frozen
+class WebhookFault:
+    """One fault for the next webhook delivery; queue it with `fake.inject_webhook`."""
+
+    kind: WebhookFaultKind
+    seconds: float = 0.0
+
+    @classmethod
+    def duplicate(cls) -> WebhookFault:
+        return cls(WebhookFaultKind.DUPLICATE)
+
+    @classmethod
+    def delay(cls, seconds: float) -> WebhookFault:
+        return cls(WebhookFaultKind.DELAY, seconds)
+
+    @classmethod
+    def stale(cls) -> WebhookFault:
+        return cls(WebhookFaultKind.STALE)
+
+    @classmethod
+    def tampered(cls) -> WebhookFault:
+        return cls(WebhookFaultKind.TAMPERED)
+
+    @classmethod
+    def wrong_key(cls) -> WebhookFault:
+        return cls(WebhookFaultKind.WRONG_KEY)
+
+
+@attrs.frozen
+class WebhookDelivery:
+    """One delivery attempt: where, what, and what came back."""
+
+    url: str
+    webhook_type: str
+    webhook_code: str
+    attempt: int  # 1 for the first try
+    body: bytes = attrs.field(repr=False)
+    status: int | None  # the receiver's answer, None if there was none
+    error: str | None  # why there was no answer (refused, timed out)
+    fault: WebhookFaultKind | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+class Deliverer:
+    """Sends webhooks for one fake server, from its own event loop."""
+
+    def __init__(self, signer: WebhookSigner, time_scale: float) -> None:
+        self.signer = signer
+        self.time_scale = time_scale
+        self.deliveries: list[WebhookDelivery] = []
+        self.faults: list[WebhookFault] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._impostor: WebhookSigner | None = None
+
+    def send(self, url: str, payload: Mapping[str, Any]) -> None:
+        """Start delivering `payload` to `url`; returns at once."""
+        fault = self.faults.pop(0) if self.faults else None
+        task = asyncio.get_running_loop().create_task(self._deliver(url, dict(payload), fault))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if fault is not None and fault.kind == WebhookFaultKind.DUPLICATE:
+            again = asyncio.get_running_loop().create_task(self._deliver(url, dict(payload), None))
+            self._tasks.add(again)
+            again.add_done_callback(self._tasks.discard)
+
+    async def settle(self, timeout: float) -> None:
+        """Wait until every delivery has succeeded or given up (or `timeout` passed)."""
+        deadline = time.monotonic() + timeout
+        await asyncio.sleep(0)  # deliveries handed over from another thread start first
+        while self._tasks:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{len(self._tasks)} webhook deliveries still running")
+            await asyncio.wait(set(self._tasks), timeout=left)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def _deliver(self, url: str, payload: dict[str, Any], fault: WebhookFault | None) -> None:
+        kind = fault.kind if fault is not None else None
+        if kind == WebhookFaultKind.DELAY:
+            await asyncio.sleep(fault.seconds if fault is not None else 0.0)
+        for attempt, wait in enumerate([0.0, *retry_schedule()], start=1):
+            if wait:
+                await asyncio.sleep(wait * self.time_scale)
+            # A fault spoils the first attempt only: a receiver that rightly refuses
+            # it gets a clean retry, as after a glitch on the way.
+            if await self._attempt(url, payload, attempt, kind if attempt == 1 else None):
+                return
+
+    async def _attempt(
+        self, url: str, payload: dict[str, Any], attempt: int, kind: WebhookFaultKind | None
+    ) -> bool:
+        signer = self.signer
+        if kind == WebhookFaultKind.WRONG_KEY:
+            if self._impostor is None:
+                self._impostor = WebhookSigner(self.signer.kid)  # same kid, other key
+            signer = self._impostor
+        iat = time.time() - 600 if kind == WebhookFaultKind.STALE else None
+        signed = signer.sign(payload, iat=iat)
+        body = signed.body
+        if kind == WebhookFaultKind.TAMPERED:
+            body = body.replace(b'"LINK"', b'"LINK" ', 1)
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._client().post(
+                url,
+                data=body,
+                headers=signed.headers,
+                timeout=aiohttp.ClientTimeout(total=ANSWER_WITHIN * max(self.time_scale, 0.1)),
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as failure:
+            error = type(failure).__name__
+        self.deliveries.append(
+            WebhookDelivery(
+                url,
+                str(payload.get("webhook_type")),
+                str(payload.get("webhook_code")),
+                attempt,
+                body,
+                status,
+                error,
+                kind,
+            )
+        )
+        return status == 200
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        return self._http
