@@ -1,19 +1,24 @@
-"""A FastAPI app that hands out link tokens: one session for the app, injected per request.
+"""A FastAPI app that hands out link tokens and receives Plaid's Link webhooks.
 
-    pip install plaid-link-async fastapi uvicorn
-    PLAID_CLIENT_ID=... PLAID_SECRET=... uvicorn examples.fastapi_app:app
+    pip install 'plaid-link-async[webhooks]' fastapi uvicorn
+    PLAID_CLIENT_ID=... PLAID_SECRET=... APP_WEBHOOK_URL=https://you/plaid/webhook \
+        uvicorn examples.fastapi_app:app
 
 The session is created in the lifespan, so every request shares one connection pool,
-and closed when the app stops. `current_user` stands in for your authentication.
+and closed when the app stops. `current_user` stands in for your authentication. The
+webhook endpoint verifies each webhook, answers at once, deduplicates `EVENTS`, and
+exchanges the public tokens of `ITEM_ADD_RESULT` and `SESSION_FINISHED` for access
+tokens.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Header, HTTPException, Request, Response
 
 from plaid_link_async import (
     AsyncLinkSession,
@@ -21,6 +26,8 @@ from plaid_link_async import (
     PlaidAPIError,
     PlaidLinkError,
     RateLimitError,
+    WebhookRejection,
+    WebhookVerificationError,
 )
 from plaid_link_async import models as m
 
@@ -30,6 +37,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Credentials and environment from PLAID_CLIENT_ID, PLAID_SECRET and PLAID_ENV.
     async with AsyncLinkSession() as plaid:
         app.state.plaid = plaid
+        app.state.items = {}  # item_id -> access_token
+        app.state.exchanged = set()  # public tokens already exchanged
+        app.state.seen_events = set()  # (link_session_id, event_id)
+        app.state.events = []
         yield
 
 
@@ -59,6 +70,7 @@ async def create_link_token(user_id: User, plaid: Plaid) -> dict[str, Any]:
                 country_codes=[m.CountryCode.US],
                 user=m.LinkTokenCreateRequestUser(client_user_id=user_id),
                 products=[m.Products.AUTH],
+                webhook=os.environ.get("APP_WEBHOOK_URL"),
             )
         )
     except RateLimitError as error:
@@ -92,3 +104,52 @@ def _detail(error: PlaidLinkError) -> dict[str, Any]:
     if isinstance(error, PlaidAPIError):
         return {"error_code": error.error_code, "request_id": error.request_id}
     return {"error": type(error).__name__}
+
+
+# -- webhooks ---------------------------------------------------------------------------
+# Verified, answered 200 at once, then handled in the background: Plaid wants an answer
+# within 10 s and retries anything else for a day. `app.state` stands in for a database.
+
+
+@app.post("/plaid/webhook")
+async def plaid_webhook(request: Request, background: BackgroundTasks, plaid: Plaid) -> Response:
+    try:
+        # The raw body: the signature covers the bytes as sent, not re-encoded JSON.
+        webhook = await plaid.verify_webhook(await request.body(), request.headers)
+    except WebhookVerificationError as error:
+        # A key that could not be fetched may be there on Plaid's retry; the rest will not.
+        status = 503 if error.reason == WebhookRejection.KEY_UNAVAILABLE else 400
+        return Response(status_code=status)
+    background.add_task(handle_webhook, request.app, plaid, webhook)
+    return Response(status_code=200)
+
+
+async def handle_webhook(app: FastAPI, plaid: AsyncLinkSession, webhook: object) -> None:
+    if isinstance(webhook, m.LinkEventsWebhook):
+        # Sent again when the user comes back: keep each event once.
+        for event in webhook.events or []:
+            key = (webhook.link_session_id, event.event_id)
+            if key not in app.state.seen_events:
+                app.state.seen_events.add(key)
+                app.state.events.append(event.event_name)
+    elif isinstance(webhook, m.ItemAddResultWebhook):
+        await exchange(app, plaid, [webhook.public_token])
+    elif isinstance(webhook, m.LinkSessionFinishedWebhook):
+        await exchange(app, plaid, webhook.public_tokens or [])
+
+
+async def exchange(app: FastAPI, plaid: AsyncLinkSession, public_tokens: list[str]) -> None:
+    # ITEM_ADD_RESULT and SESSION_FINISHED carry the same tokens: exchange each once.
+    for token in public_tokens:
+        if token in app.state.exchanged:
+            continue
+        app.state.exchanged.add(token)
+        item = await plaid.item_public_token_exchange(
+            m.ItemPublicTokenExchangeRequest(public_token=token)
+        )
+        app.state.items[item.item_id] = item.access_token  # encrypt it in a real database
+
+
+@app.get("/items")
+async def list_items(request: Request) -> dict[str, Any]:
+    return {"item_ids": sorted(request.app.state.items), "events": request.app.state.events}

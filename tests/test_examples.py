@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from plaid_link_async.testing import FakePlaidServer, Fault
+from plaid_link_async.testing import FakePlaidServer, Fault, WebhookFault
 
 from ._helpers import plaid_variables, program_env
 from .conftest import ROOT
@@ -36,7 +36,7 @@ def load(name: str) -> ModuleType:
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakePlaidServer]:
     """The fake server, with the PLAID_* variables the examples read pointing at it."""
-    async with FakePlaidServer() as server:
+    async with FakePlaidServer(webhook_time_scale=0.001) as server:
         for name, value in plaid_variables(server).items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("PLAID_ENV", raising=False)
@@ -76,6 +76,55 @@ async def test_fastapi_app(fake: FakePlaidServer) -> None:
     assert plaid.closed  # the lifespan closed the session
 
 
+async def test_fastapi_app_served_for_real_verifies_webhooks_and_exchanges_tokens(
+    fake: FakePlaidServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("jwt")
+    example = load("fastapi_app")
+    config = uvicorn.Config(
+        example.app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to await)
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        app_url = f"http://127.0.0.1:{port}"
+        monkeypatch.setenv("APP_WEBHOOK_URL", f"{app_url}/plaid/webhook")
+        # The app's first key fetch fails (after its own retries): it answers 503, and
+        # the fake's retry, 30 ms later on Plaid's compressed schedule, goes through.
+        fake.inject("webhook_verification_key_get", *[Fault.server_error()] * 3)
+        # EVENTS arrives twice, as when a user comes back to the session.
+        fake.inject_webhook(WebhookFault.duplicate(code="EVENTS"))
+        async with httpx.AsyncClient(base_url=app_url) as client:
+            created = await client.post("/link/token", headers={"X-User-Id": "user-w"})
+            assert created.status_code == 200, created.text
+            token = created.json()["link_token"]
+            assert fake.requests[-1].body["webhook"] == f"{app_url}/plaid/webhook"
+
+            completion = fake.complete_link(token, items=2)
+            await fake.webhooks_settled(timeout=60)
+            for _ in range(200):  # the app exchanges in the background, after its 200
+                items = (await client.get("/items")).json()
+                if len(items["item_ids"]) == 2:
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        server.should_exit = True
+        await serving
+    assert len(items["item_ids"]) == 2
+    assert len(fake.requests_for("item_public_token_exchange")) == 2  # each token once
+    assert sorted(p for p in completion.public_tokens) == sorted(
+        r.body["public_token"] for r in fake.requests_for("item_public_token_exchange")
+    )
+    assert items["events"] == ["OPEN", "SELECT_INSTITUTION", "HANDOFF"]  # deduplicated
+    statuses = [d.status for d in fake.webhook_deliveries]
+    assert 503 in statuses  # refused while the key could not be fetched, then retried
+    assert statuses.count(200) == 5  # 2 ITEM_ADD_RESULT, EVENTS twice, SESSION_FINISHED
+
+
 async def test_aiohttp_app(fake: FakePlaidServer) -> None:
     example = load("aiohttp_app")
     app = example.make_app()
@@ -89,6 +138,26 @@ async def test_aiohttp_app(fake: FakePlaidServer) -> None:
         assert (await client.post("/link/token")).status == 401
         plaid = app[example.PLAID]
     assert plaid.closed  # the cleanup context closed the session
+
+
+async def test_aiohttp_app_receives_verified_webhooks(
+    fake: FakePlaidServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("jwt")
+    example = load("aiohttp_app")
+    app = example.make_app()
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        monkeypatch.setenv("APP_WEBHOOK_URL", str(client.make_url("/plaid/webhook")))
+        fake.inject_webhook(WebhookFault.wrong_key(code="SESSION_FINISHED"))
+        created = await client.post("/link/token", headers={"X-User-Id": "user-a"})
+        token = (await created.json())["link_token"]
+        fake.complete_link(token, items=1)
+        await fake.webhooks_settled(timeout=30)
+        await asyncio.gather(*app[example.TASKS])
+        items = await (await client.get("/items")).json()
+    assert len(items["item_ids"]) == 1
+    assert len(fake.requests_for("item_public_token_exchange")) == 1
+    assert [d.status for d in fake.webhook_deliveries].count(400) == 1  # the wrong key
 
 
 async def run(fake: FakePlaidServer, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:

@@ -48,30 +48,32 @@ class WebhookFaultKind(str, enum.Enum):
 
 @attrs.frozen
 class WebhookFault:
-    """One fault for the next webhook delivery; queue it with `fake.inject_webhook`."""
+    """One fault for the next webhook delivery (of `code`, if given: `"EVENTS"`);
+    queue it with `fake.inject_webhook`."""
 
     kind: WebhookFaultKind
     seconds: float = 0.0
+    code: str | None = None
 
     @classmethod
-    def duplicate(cls) -> WebhookFault:
-        return cls(WebhookFaultKind.DUPLICATE)
+    def duplicate(cls, *, code: str | None = None) -> WebhookFault:
+        return cls(WebhookFaultKind.DUPLICATE, code=code)
 
     @classmethod
-    def delay(cls, seconds: float) -> WebhookFault:
-        return cls(WebhookFaultKind.DELAY, seconds)
+    def delay(cls, seconds: float, *, code: str | None = None) -> WebhookFault:
+        return cls(WebhookFaultKind.DELAY, seconds, code)
 
     @classmethod
-    def stale(cls) -> WebhookFault:
-        return cls(WebhookFaultKind.STALE)
+    def stale(cls, *, code: str | None = None) -> WebhookFault:
+        return cls(WebhookFaultKind.STALE, code=code)
 
     @classmethod
-    def tampered(cls) -> WebhookFault:
-        return cls(WebhookFaultKind.TAMPERED)
+    def tampered(cls, *, code: str | None = None) -> WebhookFault:
+        return cls(WebhookFaultKind.TAMPERED, code=code)
 
     @classmethod
-    def wrong_key(cls) -> WebhookFault:
-        return cls(WebhookFaultKind.WRONG_KEY)
+    def wrong_key(cls, *, code: str | None = None) -> WebhookFault:
+        return cls(WebhookFaultKind.WRONG_KEY, code=code)
 
 
 @attrs.frozen
@@ -106,7 +108,10 @@ class Deliverer:
 
     def send(self, url: str, payload: Mapping[str, Any]) -> None:
         """Start delivering `payload` to `url`; returns at once."""
-        fault = self.faults.pop(0) if self.faults else None
+        code = payload.get("webhook_code")
+        fault = next((f for f in self.faults if f.code in (None, code)), None)
+        if fault is not None:
+            self.faults.remove(fault)
         task = asyncio.get_running_loop().create_task(self._deliver(url, dict(payload), fault))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -165,7 +170,9 @@ class Deliverer:
                 url,
                 data=body,
                 headers=signed.headers,
-                timeout=aiohttp.ClientTimeout(total=ANSWER_WITHIN * max(self.time_scale, 0.1)),
+                # Plaid's 10 s, scaled, but never under 5 s: a receiver under test may
+                # itself be waiting for retries.
+                timeout=aiohttp.ClientTimeout(total=ANSWER_WITHIN * max(self.time_scale, 0.5)),
                 allow_redirects=False,
             ) as response:
                 status = response.status
