@@ -6,6 +6,7 @@
     plaid-link token create --json-input FILE|-
     plaid-link token get LINK_TOKEN [--json]
     plaid-link batch create --input users.csv --output tokens.jsonl [--concurrency N]
+    plaid-link webhook verify --body body.json --headers headers.txt
 
 Credentials come from PLAID_CLIENT_ID / PLAID_SECRET (or flags), the environment from
 PLAID_ENV or --env; --base-url points at the fake server. The secret is never printed:
@@ -87,6 +88,30 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(get)
     get.add_argument("link_token")
     get.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    webhook = commands.add_parser("webhook", help="check a webhook as a receiver would")
+    webhook_commands = webhook.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = webhook_commands.add_parser(
+        "verify", help="verify a captured webhook's signature, then print it"
+    )
+    _connection_options(verify)
+    verify.add_argument("--body", required=True, help="the raw body, from FILE or - for stdin")
+    verify.add_argument(
+        "--headers",
+        metavar="FILE",
+        help="the request's headers: a JSON object, or `Name: value` lines",
+    )
+    verify.add_argument(
+        "--header", action="append", default=[], metavar="'NAME: VALUE'", help="one header"
+    )
+    verify.add_argument(
+        "--max-age",
+        type=float,
+        default=300.0,
+        help="accept a signature this many seconds old (300, Plaid's window; raise it "
+        "for a captured webhook)",
+    )
+    verify.add_argument("--json", action="store_true", help="print the webhook as JSON")
 
     batch = commands.add_parser("batch", help="create link tokens for many users")
     batch_commands = batch.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -203,6 +228,8 @@ def _dispatch(args: argparse.Namespace, scrub: Any) -> int:
         return asyncio.run(_token_create(args, request, scrub))
     if command == "token get":
         return asyncio.run(_token_get(args, scrub))
+    if command == "webhook verify":
+        return asyncio.run(_webhook_verify(args, scrub))
     assert command == "batch create"
     return _batch_create(args, scrub)
 
@@ -221,6 +248,9 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
         args.secret,
         "--max-tokens",
         str(args.max_tokens),
+        "--webhook-time-scale",
+        str(args.webhook_time_scale),
+        *(["--webhook-url", args.webhook_url] if args.webhook_url else []),
     ]
 
 
@@ -310,6 +340,71 @@ async def _token_get(args: argparse.Namespace, scrub: Any) -> int:
         if value is not None:
             print(scrub.text(f"{key + ':':15} {value}"))
     return 0
+
+
+async def _webhook_verify(args: argparse.Namespace, scrub: Any) -> int:
+    from ._converter import to_dict
+    from ._webhooks import UnknownWebhook, WebhookVerificationError, WebhookVerifier
+
+    body = _read_input(args.body, "--body")
+    headers = _read_headers(args)
+    async with _session(args) as plaid:
+        plaid.webhooks = WebhookVerifier(plaid._fetch_webhook_key, max_age=args.max_age)
+        try:
+            webhook = await plaid.verify_webhook(body, headers)
+        except WebhookVerificationError as error:
+            raise CommandError(str(error), EXIT_FAILED) from None
+    if isinstance(webhook, UnknownWebhook):
+        kind, code, data = webhook.webhook_type, webhook.webhook_code, dict(webhook.payload)
+    else:
+        data = to_dict(webhook)
+        kind, code = data.get("webhook_type"), data.get("webhook_code")
+    if args.json:
+        print(scrub.text(json.dumps(data, indent=2)))
+    else:
+        print(
+            scrub.text(
+                f"verified: {kind} {code}"
+                + (" (unknown to this version)" if isinstance(webhook, UnknownWebhook) else "")
+            )
+        )
+    return 0
+
+
+def _read_input(name: str, flag: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    path = Path(name)
+    if path.is_dir():
+        raise CommandError(f"{flag} is a folder, not a file: {path}")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CommandError(f"no such {flag} file: {path}") from None
+
+
+def _read_headers(args: argparse.Namespace) -> dict[str, str]:
+    lines: list[str] = list(args.header)
+    if args.headers:
+        text = _read_input(args.headers, "--headers").decode("utf-8", errors="replace")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            lines += text.splitlines()
+        else:
+            if not isinstance(data, dict):
+                raise CommandError("--headers: a JSON file must hold an object")
+            return {str(k): str(v) for k, v in data.items()} | _header_lines(lines)
+    return _header_lines(lines)
+
+
+def _header_lines(lines: list[str]) -> dict[str, str]:
+    headers = {}
+    for line in lines:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip()] = value.strip()
+    return headers
 
 
 def _show(args: argparse.Namespace, model: Any, keys: list[str], scrub: Any) -> None:

@@ -210,3 +210,46 @@ async def test_batch_interrupted_with_ctrl_c_keeps_finished_lines(
     assert "interrupted" in err.decode()
     written = lines(output)  # whole lines only
     assert len({r["row"] for r in written}) == len(written)
+
+
+async def test_webhook_verify_checks_a_captured_webhook(
+    fake: FakePlaidServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("jwt")
+    payload = {
+        "webhook_type": "LINK",
+        "webhook_code": "SESSION_FINISHED",
+        "status": "SUCCESS",
+        "link_session_id": "s1",
+        "link_token": "link-sandbox-1",
+        "environment": "sandbox",
+    }
+    signed = fake.sign_webhook(payload)
+    body = tmp_path / "body.json"
+    body.write_bytes(signed.body)
+    headers = tmp_path / "headers.txt"
+    headers.write_text("".join(f"{name}: {value}\n" for name, value in signed.headers.items()))
+    code, out, err = await plaid_link(
+        fake, "webhook", "verify", "--body", str(body), "--headers", str(headers)
+    )
+    assert code == 0, err
+    assert out.strip() == "verified: LINK SESSION_FINISHED"
+
+    as_json = tmp_path / "headers.json"
+    as_json.write_text(json.dumps(dict(signed.headers)))
+    code, out, _ = await plaid_link(
+        fake, "webhook", "verify", "--body", "-", "--headers", str(as_json), "--json",
+        stdin=signed.body,
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["status"] == "SUCCESS"
+
+    body.write_bytes(signed.body.replace(b"SUCCESS", b"EXITED"))
+    code, _, err = await plaid_link(
+        fake, "webhook", "verify", "--body", str(body), "--headers", str(headers)
+    )
+    assert code == 1
+    assert err.strip() == (
+        "plaid-link: error: webhook refused (body_mismatch): the body's SHA-256 is not the "
+        "signed one (was it re-serialised, or decoded and encoded again, before verification?)"
+    )

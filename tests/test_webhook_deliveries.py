@@ -160,3 +160,32 @@ def test_the_retry_schedule_is_plaids() -> None:
     assert waits[0] == 30
     assert max(waits) == 4 * 3600
     assert sum(waits) <= 24 * 3600 < sum(waits) + 4 * 3600
+
+
+async def test_a_default_webhook_url_targets_tokens_made_without_one() -> None:
+    receiver_calls: list[bytes] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        receiver_calls.append(await request.read())
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with FakePlaidServer(default_webhook=f"http://127.0.0.1:{port}/hook") as fake:
+            async with AsyncLinkSession(fake.client_id, DEFAULT_SECRET, base_url=fake.url) as plaid:
+                created = await plaid.link_token_create(
+                    models.LinkTokenCreateRequest(
+                        client_name="App", language="en", country_codes=["US"], user_id="u"
+                    )
+                )
+            fake.complete_link(created.link_token)
+            await fake.webhooks_settled()
+    finally:
+        await runner.cleanup()
+    assert len(receiver_calls) == 3  # ITEM_ADD_RESULT, EVENTS, SESSION_FINISHED

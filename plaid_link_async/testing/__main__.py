@@ -26,6 +26,16 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="client id to accept")
     parser.add_argument("--secret", default=DEFAULT_SECRET, help="secret to accept")
     parser.add_argument(
+        "--webhook-url",
+        help="send Link webhooks here for tokens created without a webhook (loopback only)",
+    )
+    parser.add_argument(
+        "--webhook-time-scale",
+        type=float,
+        default=1.0,
+        help="run Plaid's webhook retry schedule this much faster (1.0: as Plaid does)",
+    )
+    parser.add_argument(
         "--max-tokens",
         type=int,
         default=100_000,
@@ -45,6 +55,8 @@ async def serve(args: argparse.Namespace) -> None:
         # Nobody can read the request log of a server run from the command line.
         max_recorded=0,
         max_tokens=args.max_tokens,
+        default_webhook=args.webhook_url,
+        webhook_time_scale=args.webhook_time_scale,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

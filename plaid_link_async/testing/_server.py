@@ -106,6 +106,8 @@ class FakePlaidServer:
         max_tokens: remember only this many tokens, forgetting the oldest (None: all).
         webhook_time_scale: how much faster than Plaid's the webhook retry schedule
             runs (1.0: Plaid's own, 30 s to 4 h apart for a day; 0.001 for tests).
+        default_webhook: the webhook URL of tokens created without one, so that a
+            receiver gets webhooks from any client (`fake-server --webhook-url`).
     """
 
     def __init__(
@@ -120,6 +122,7 @@ class FakePlaidServer:
         max_recorded: int | None = None,
         max_tokens: int | None = None,
         webhook_time_scale: float = 1.0,
+        default_webhook: str | None = None,
     ) -> None:
         if max_recorded is not None and max_recorded < 0:
             raise ValueError(f"max_recorded must be 0 or more, got {max_recorded}")
@@ -150,6 +153,7 @@ class FakePlaidServer:
         self._webhook_keys: dict[str, dict[str, Any]] = {}
         self._signer: WebhookSigner | None = None
         self._webhook_time_scale = webhook_time_scale
+        self.default_webhook = default_webhook
         self._deliverer: Deliverer | None = None
         self._webhook_faults: list[WebhookFault] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -699,7 +703,7 @@ class FakePlaidServer:
             "expiration": format_datetime(expiration),
             "metadata": {
                 "initial_products": body.get("products") or [],
-                "webhook": body.get("webhook"),
+                "webhook": body.get("webhook") or self.default_webhook,
                 "country_codes": body["country_codes"],
                 "language": body.get("language"),
                 "redirect_uri": body.get("redirect_uri"),
