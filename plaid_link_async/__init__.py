@@ -34,7 +34,7 @@ from ._exceptions import (
 from ._model_base import ExtraFields, Model
 from ._raw import RawAPIResponse
 from ._retry import RetryPolicy
-from ._session import AsyncLinkSession
+from ._session import AsyncLinkSession, RawCalls
 from ._tolerant import Drift
 from ._validation import validate
 from ._version import __version__
@@ -72,6 +72,7 @@ __all__ = [
     "ProgressBar",
     "RateLimitError",
     "RawAPIResponse",
+    "RawCalls",
     "RequestEvent",
     "RequestValidationError",
     "ResponseEvent",

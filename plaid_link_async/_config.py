@@ -65,6 +65,62 @@ ENV_CLIENT_ID: Final = "PLAID_CLIENT_ID"
 ENV_SECRET: Final = "PLAID_SECRET"
 ENV_ENVIRONMENT: Final = "PLAID_ENV"
 ENV_BASE_URL: Final = "PLAID_BASE_URL"
+ENV_TIMEOUT: Final = "PLAID_TIMEOUT"
+ENV_MAX_ATTEMPTS: Final = "PLAID_MAX_ATTEMPTS"
+ENV_LOG: Final = "PLAID_LINK_LOG"
+
+
+def env_timeout(environ: Mapping[str, str] = os.environ) -> float | None:
+    """`PLAID_TIMEOUT` in seconds (a whole call), or None if unset."""
+    raw = environ.get(ENV_TIMEOUT, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ConfigurationError(f"{ENV_TIMEOUT} must be a positive number of seconds, got {raw!r}")
+    return seconds
+
+
+def env_max_attempts(environ: Mapping[str, str] = os.environ) -> int | None:
+    """`PLAID_MAX_ATTEMPTS` (1 turns retries off), or None if unset."""
+    raw = environ.get(ENV_MAX_ATTEMPTS, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{ENV_MAX_ATTEMPTS} must be a whole number >= 1, got {raw!r}")
+    return int(raw)
+
+
+_LOG_LEVELS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+_logging_configured = False
+
+
+def configure_logging(environ: Mapping[str, str] = os.environ) -> None:
+    """With `PLAID_LINK_LOG=debug` (or info, warning, error), log the library to stderr.
+
+    Once per process, and only where the app has not configured the logger itself.
+    Every line is the library's own, scrubbed of the secret.
+    """
+    global _logging_configured
+    raw = environ.get(ENV_LOG, "").strip().lower()
+    if _logging_configured or not raw:
+        return
+    import logging
+
+    level = _LOG_LEVELS.get(raw)
+    if level is None:
+        names = ", ".join(_LOG_LEVELS)
+        raise ConfigurationError(f"{ENV_LOG} must be one of {names}, got {raw[:20]!r}")
+    _logging_configured = True
+    logger = logging.getLogger("plaid_link_async")
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 @attrs.frozen

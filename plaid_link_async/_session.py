@@ -7,12 +7,12 @@ path they all take: encoding, the first attempt, tenacity for the rest, decoding
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import importlib
 import json
 import logging
 import platform
-import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -20,7 +20,14 @@ import aiohttp
 import tenacity
 
 from ._api import EndpointMethods, RawEndpointMethods
-from ._config import Environment, Timeout, resolve_settings
+from ._config import (
+    Environment,
+    Timeout,
+    configure_logging,
+    env_max_attempts,
+    env_timeout,
+    resolve_settings,
+)
 from ._converter import to_dict
 from ._decode import decode
 from ._endpoints import ENDPOINTS
@@ -31,8 +38,10 @@ from ._exceptions import (
     PlaidLinkError,
     PlaidTimeoutError,
     RequestValidationError,
+    SessionClosedError,
 )
 from ._model_base import Model
+from ._once import report_drift, warn_unknown_enum
 from ._raw import RawAPIResponse
 from ._retry import RetryPolicy
 from ._scrub import Scrubber
@@ -145,6 +154,13 @@ class AsyncLinkSession(EndpointMethods):
         settings = resolve_settings(
             client_id, secret, environment, base_url, allow_http=allow_insecure_http
         )
+        configure_logging()
+        # The environment fills in what the code left at its default, so that an app
+        # configured from PLAID_* can be made fast to test without a code change.
+        if timeout is DEFAULT_TIMEOUT and (seconds := env_timeout()) is not None:
+            timeout = seconds
+        if retry is DEFAULT_RETRY and (attempts := env_max_attempts()) is not None:
+            retry = RetryPolicy(max_attempts=attempts)
         if not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         if (
@@ -167,6 +183,8 @@ class AsyncLinkSession(EndpointMethods):
         self._on_retry = Hooks(on_retry)
         self._scrub = Scrubber(settings.secret, settings.client_id)
         self._webhooks: WebhookVerifier | None = None
+        self._view_of: AsyncLinkSession | None = None
+        self._view_closed = False
         self._transport = Transport(
             headers={
                 "PLAID-CLIENT-ID": settings.client_id,
@@ -200,7 +218,34 @@ class AsyncLinkSession(EndpointMethods):
 
     @property
     def closed(self) -> bool:
-        return self._transport.closed
+        return self._view_closed or self._transport.closed
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        strict: bool | None = None,
+    ) -> AsyncLinkSession:
+        """This session with other defaults, over the same connection pool.
+
+        `fast = plaid.with_options(timeout=2, retry=RetryPolicy(max_attempts=1))`. The
+        view shares the pool, hooks and webhook key cache; closing it closes the view
+        only, never the pool, which stays the original session's.
+        """
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        self.webhooks  # made now, so that the view shares its key cache  # noqa: B018
+        view = copy.copy(self)
+        view._view_of = self._view_of or self
+        view._view_closed = False
+        if timeout is not None:
+            view.timeout = Timeout.of(timeout)
+        if retry is not None:
+            view.retry = retry
+        if strict is not None:
+            view.strict = bool(strict)
+        return view
 
     @property
     def max_response_bytes(self) -> int:
@@ -224,8 +269,17 @@ class AsyncLinkSession(EndpointMethods):
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection pool (not a session passed in). Safe to call twice."""
+        """Close the connection pool (not a session passed in). Safe to call twice.
+
+        On a view from `with_options`, only the view is closed."""
+        if self._view_of is not None:
+            self._view_closed = True
+            return
         await self._transport.close()
+
+    async def aclose(self) -> None:
+        """`close()`, by the name `contextlib.aclosing` and httpx users expect."""
+        await self.close()
 
     # -- batches and raw responses -------------------------------------------------
 
@@ -345,6 +399,8 @@ class AsyncLinkSession(EndpointMethods):
 
         `on_error` sees every failed attempt, retried or not (the batch slows down on it).
         """
+        if self._view_closed:
+            raise SessionClosedError("this view of an AsyncLinkSession is closed")
         route = self._routes[name]
         body = self._encode(route, request)
         strict = self.strict if strict is None else strict
@@ -430,7 +486,7 @@ class AsyncLinkSession(EndpointMethods):
             )
         # Unknown enum strings go through: Plaid may know a product these models do not.
         for path, value, nearest in check_for_sending(request):
-            _warn_unknown_enum(route.name, path, value, nearest)
+            warn_unknown_enum(route.name, path, value, nearest)
         return _encode_json(to_dict(request)).encode()
 
     async def _attempt(
@@ -468,7 +524,7 @@ class AsyncLinkSession(EndpointMethods):
                 result, drift = await self._decode_off_loop(raw, route, started + budget, strict)
             request_id = getattr(result, "request_id", None)
             if drift:
-                _report_drift(route.name, drift)
+                report_drift(route.name, drift)
             return result, raw, drift
         except PlaidTimeoutError as error:
             if error.connecting:
@@ -543,50 +599,6 @@ class AsyncLinkSession(EndpointMethods):
             )
 
 
-_enum_seen: set[tuple[str, str, str]] = set()
-
-
-def _warn_unknown_enum(endpoint: str, path: str, value: str, nearest: list[str]) -> None:
-    # Once per field and value: a typo shows at once, a newer value does not flood logs.
-    key = (endpoint, _INDEX.sub("[]", path), value)
-    if key in _enum_seen or len(_enum_seen) >= _DRIFT_SEEN_MAX:
-        return
-    _enum_seen.add(key)
-    hint = f"; did you mean {' or '.join(map(repr, nearest))}?" if nearest else ""
-    logger.warning(
-        "%s: %s=%r is not a value these models know; sent as it is, for Plaid to judge%s",
-        endpoint,
-        path,
-        value[:100],
-        hint,
-        extra={"plaid_endpoint": endpoint, "plaid_field": path},
-    )
-
-
-_INDEX: Final = re.compile(r"\[\d+\]")
-
-# Drift is logged once per endpoint and path pattern per process: a field Plaid relaxed
-# would otherwise log on every call. Bounded, since the patterns come from the models.
-_drift_seen: set[tuple[str, str]] = set()
-_DRIFT_SEEN_MAX: Final = 10_000
-
-
-def _report_drift(endpoint: str, drift: tuple[Drift, ...]) -> None:
-    for item in drift:
-        key = (endpoint, item.pattern)
-        if key in _drift_seen or len(_drift_seen) >= _DRIFT_SEEN_MAX:
-            continue
-        _drift_seen.add(key)
-        logger.warning(
-            "%s: the answer drifted from the contract at %s: %s; read as None "
-            "(logged once; see docs/models.md, strict=True makes it an error)",
-            endpoint,
-            item.pattern,
-            item.problem,
-            extra={"plaid_endpoint": endpoint, "plaid_drift_path": item.path},
-        )
-
-
 @functools.lru_cache(maxsize=64)
 def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
     # Cached: almost every attempt has the full attempt budget, so the same pair recurs.
@@ -604,7 +616,10 @@ def _stamp(error: PlaidLinkError, endpoint: str, attempts: int) -> None:
 
 
 class RawCalls(RawEndpointMethods):
-    """`session.with_raw_response`: each operation, returning a `RawAPIResponse`."""
+    """`session.with_raw_response`: each operation, returning a `RawAPIResponse`.
+
+    Public so that it can be named in annotations; make it through the property.
+    """
 
     __slots__ = ("_session",)
 

@@ -29,6 +29,7 @@ import attrs
 from ._endpoints import WEBHOOKS
 from ._exceptions import PlaidAPIError, PlaidLinkError
 from ._model_base import Model
+from ._once import report_drift
 from ._redact import preview
 from ._tolerant import read_tolerantly
 
@@ -128,9 +129,7 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Model | UnknownWebho
     model: Model
     model, drift = read_tolerantly(getattr(models, name), data, lenient_top=True)
     if drift:
-        from ._session import _report_drift
-
-        _report_drift(f"webhook {kind}/{code}", tuple(drift))
+        report_drift(f"webhook {kind}/{code}", tuple(drift))
     return model
 
 

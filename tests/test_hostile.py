@@ -66,6 +66,19 @@ async def fail(plaid: AsyncLinkSession, kind: type[BaseException] = PlaidLinkErr
     return caught.value
 
 
+async def fail_measured(plaid: AsyncLinkSession) -> tuple[UnexpectedResponseError, int]:
+    """`fail(plaid)`, and the peak of what Python allocated meanwhile, in bytes."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        error = await fail(plaid, UnexpectedResponseError)
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    return error, peak
+
+
 # -- redirects --------------------------------------------------------------------------
 
 
@@ -260,14 +273,7 @@ async def test_an_endless_body_fails_at_the_limit_with_bounded_memory(chunked: b
 
     api = RawServer(respond)
     async with api, session(api.url) as plaid:
-        gc.collect()
-        tracemalloc.start()
-        try:
-            baseline = tracemalloc.get_traced_memory()[0]
-            error = await fail(plaid, UnexpectedResponseError)
-            peak = tracemalloc.get_traced_memory()[1] - baseline
-        finally:
-            tracemalloc.stop()
+        error, peak = await fail_measured(plaid)
     assert "is larger, over the limit of 2,097,152 bytes" in str(error)
     assert error.status == 503
     assert not error.retryable
@@ -291,14 +297,7 @@ def gzip_bomb() -> bytes:
 async def test_a_gzip_bomb_fails_early_and_is_not_retried(status: int, gzip_bomb: bytes) -> None:
     head = {"Content-Encoding": "gzip", **JSON_HEAD}
     async with RawServer(always(answer(status, gzip_bomb, head))) as api, session(api.url) as plaid:
-        gc.collect()
-        tracemalloc.start()
-        try:
-            baseline = tracemalloc.get_traced_memory()[0]
-            error = await fail(plaid, UnexpectedResponseError)
-            peak = tracemalloc.get_traced_memory()[1] - baseline
-        finally:
-            tracemalloc.stop()
+        error, peak = await fail_measured(plaid)
     assert "over the limit of 2,097,152 bytes" in str(error)
     assert len(api.received) == 1
     assert peak < 6 * MiB, f"peak {peak:,} bytes"

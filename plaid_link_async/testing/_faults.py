@@ -54,9 +54,25 @@ class Fault:
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
-        """A Plaid `API_ERROR` (`INTERNAL_SERVER_ERROR`, or `PLANNED_MAINTENANCE` for 503)."""
-        code = "PLANNED_MAINTENANCE" if status == 503 else "INTERNAL_SERVER_ERROR"
-        return cls.plaid_error(status, "API_ERROR", code, "an unexpected error occurred")
+        """A Plaid `API_ERROR` (`INTERNAL_SERVER_ERROR`, or `PLANNED_MAINTENANCE` for 503).
+
+        Raises:
+            ValueError: `status` is not a 5xx (for a 4xx, use `plaid_error`).
+        """
+        if not 500 <= status <= 599:
+            raise ValueError(
+                f"server_error takes a 5xx status, got {status}; use Fault.plaid_error for a 4xx"
+            )
+        if status == 503:
+            return cls.plaid_error(
+                status,
+                "API_ERROR",
+                "PLANNED_MAINTENANCE",
+                "the Plaid API is down for scheduled maintenance; try again later",
+            )
+        return cls.plaid_error(
+            status, "API_ERROR", "INTERNAL_SERVER_ERROR", "an unexpected error occurred"
+        )
 
     @classmethod
     def rate_limit(cls, retry_after: float | str | None = 1) -> Fault:
