@@ -250,6 +250,8 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
         str(args.max_tokens),
         "--webhook-time-scale",
         str(args.webhook_time_scale),
+        "--max-recorded",
+        str(args.max_recorded),
         *(["--webhook-url", args.webhook_url] if args.webhook_url else []),
     ]
 

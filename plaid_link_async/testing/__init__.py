@@ -9,9 +9,10 @@ With this package installed, pytest also offers the `fake_plaid` and `plaid_sess
 fixtures. `python -m plaid_link_async.testing` serves the fake from the command line.
 """
 
+from ._control import FakePlaidControl
 from ._deliveries import WebhookDelivery, WebhookFault, WebhookFaultKind
 from ._faults import Fault, FaultKind
-from ._process import fake_server_process
+from ._process import FakePlaidProcess, fake_server_process
 from ._server import (
     ANY_ENDPOINT,
     DEFAULT_CLIENT_ID,
@@ -21,12 +22,16 @@ from ._server import (
     RecordedRequest,
 )
 from ._signing import SignedWebhook, WebhookSigner
+from ._thread import FakePlaidThread
 
 __all__ = [
     "ANY_ENDPOINT",
     "DEFAULT_CLIENT_ID",
     "DEFAULT_SECRET",
+    "FakePlaidControl",
+    "FakePlaidProcess",
     "FakePlaidServer",
+    "FakePlaidThread",
     "Fault",
     "FaultKind",
     "LinkCompletion",

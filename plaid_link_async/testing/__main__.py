@@ -26,6 +26,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="client id to accept")
     parser.add_argument("--secret", default=DEFAULT_SECRET, help="secret to accept")
     parser.add_argument(
+        "--max-recorded",
+        type=int,
+        default=0,
+        help="keep this many requests for the control API's /_fake/requests (0)",
+    )
+    parser.add_argument(
         "--webhook-url",
         help="send Link webhooks here for tokens created without a webhook (loopback only)",
     )
@@ -52,8 +58,8 @@ async def serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         latency=args.latency_ms / 1000,
-        # Nobody can read the request log of a server run from the command line.
-        max_recorded=0,
+        # Off unless asked for: a long-running server would grow by every request.
+        max_recorded=args.max_recorded,
         max_tokens=args.max_tokens,
         default_webhook=args.webhook_url,
         webhook_time_scale=args.webhook_time_scale,

@@ -6,7 +6,9 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
+from ._control import FakePlaidControl
 from ._server import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 
 
@@ -22,17 +24,45 @@ def fake_server_process(
     Its CPU time and its request log stay out of the calling process, which matters
     when that process's CPU or memory is what is measured.
     """
-    command = [
-        sys.executable,
-        "-m",
-        "plaid_link_async.testing",
-        "--latency-ms",
-        str(latency_ms),
-        "--client-id",
-        client_id,
-        "--secret",
-        secret,
-    ]
+    with _serve({"latency_ms": latency_ms, "client_id": client_id, "secret": secret}) as url:
+        yield url
+
+
+class FakePlaidProcess(FakePlaidControl):
+    """`with FakePlaidProcess() as fake:` serves the fake from a child process.
+
+    Driven through the control API (`inject`, `complete_link`, `requests`, ...), like
+    `FakePlaidThread`; its CPU time stays out of the test's process. `options` are the
+    command line's: `latency_ms`, `client_id`, `secret`, `webhook_url`,
+    `webhook_time_scale`, `max_recorded`.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__("http://127.0.0.1:0")
+        self.client_id = str(options.get("client_id", DEFAULT_CLIENT_ID))
+        self._options = {"max_recorded": 10_000, **options}
+        self._context: contextlib.AbstractContextManager[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"<FakePlaidProcess {self.url}>"
+
+    def __enter__(self) -> FakePlaidProcess:
+        self._context = _serve(self._options)
+        self.url = self._context.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._context is not None:
+            self._context.__exit__(None, None, None)
+            self._context = None
+
+
+@contextlib.contextmanager
+def _serve(options: dict[str, Any]) -> Iterator[str]:
+    command = [sys.executable, "-m", "plaid_link_async.testing"]
+    for name, value in options.items():
+        if value is not None:
+            command += [f"--{name.replace('_', '-')}", str(value)]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:

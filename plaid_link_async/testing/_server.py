@@ -29,6 +29,7 @@ from .._endpoints import ENDPOINTS
 from .._exceptions import PlaidLinkError, RequestValidationError, UnexpectedResponseError
 from .._redact import MASK
 from .._validation import validate
+from . import _control as control
 from ._deliveries import Deliverer, WebhookDelivery, WebhookFault
 from ._faults import Fault, FaultKind
 from ._signing import SignedWebhook, WebhookSigner
@@ -541,6 +542,8 @@ class FakePlaidServer:
             del self.requests[: len(self.requests) - self._max_recorded]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith(control.PREFIX):
+            return await control.handle(self, request)
         if request.method == "GET" and request.path.startswith(HOSTED_LINK_PATH):
             return self._hosted_link_page(request.path.removeprefix(HOSTED_LINK_PATH))
         raw = await request.read()
