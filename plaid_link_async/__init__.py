@@ -50,9 +50,11 @@ from ._webhooks import (
 __all__ = [
     "APIServerError",
     "AsyncLinkSession",
+    "BatchFailure",
     "BatchProgress",
     "BatchResult",
     "BatchRun",
+    "BatchSuccess",
     "ConfigurationError",
     "Drift",
     "Environment",
@@ -95,13 +97,22 @@ __all__ = [
 ]
 
 if _typing.TYPE_CHECKING:
-    from ._batch import BatchProgress, BatchResult, BatchRun, create_link_tokens
+    from ._batch import (
+        BatchFailure,
+        BatchProgress,
+        BatchResult,
+        BatchRun,
+        BatchSuccess,
+        create_link_tokens,
+    )
     from ._progress import ProgressBar
 
 # Loaded on first use (PEP 562): a web app that never runs a batch does not pay for it
 # at import time. Type checkers and IDEs see the names through the block above.
 _LAZY: _typing.Final = {
+    "BatchFailure": "._batch",
     "BatchProgress": "._batch",
+    "BatchSuccess": "._batch",
     "BatchResult": "._batch",
     "BatchRun": "._batch",
     "create_link_tokens": "._batch",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import attrs
 
@@ -35,17 +35,36 @@ ADJUST_INTERVAL: Final = 0.5
 
 
 @attrs.frozen
-class BatchResult:
-    """The outcome of one input: `response` or `error`, with the input's `index`."""
+class BatchSuccess:
+    """One input's token was created: `response`, with the input's `index`."""
 
     index: int
     request: LinkTokenCreateRequest
-    response: LinkTokenCreateResponse | None = None
-    error: PlaidLinkError | None = None
+    response: LinkTokenCreateResponse
+    error: None = None
 
     @property
-    def ok(self) -> bool:
-        return self.error is None
+    def ok(self) -> Literal[True]:
+        return True
+
+
+@attrs.frozen
+class BatchFailure:
+    """One input failed: `error`, with the input's `index`."""
+
+    index: int
+    request: LinkTokenCreateRequest
+    error: PlaidLinkError
+    response: None = None
+
+    @property
+    def ok(self) -> Literal[False]:
+        return False
+
+
+BatchResult: TypeAlias = BatchSuccess | BatchFailure
+"""The outcome of one input. `if result.ok:` (or `if result.error is None:`) narrows it
+for type checkers: `result.response.link_token` then needs no cast."""
 
 
 @attrs.frozen
@@ -233,9 +252,9 @@ class _State:
             )
         except PlaidLinkError as error:
             self.failed += 1
-            result = BatchResult(index, request, error=error)
+            result: BatchResult = BatchFailure(index, request, error)
         else:
-            result = BatchResult(index, request, response=outcome.result)  # type: ignore[arg-type]
+            result = BatchSuccess(index, request, outcome.result)  # type: ignore[arg-type]
         self.done += 1
         if self.progress is not None:
             self._report()

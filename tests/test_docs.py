@@ -34,6 +34,20 @@ def _is_program(code: str) -> bool:
     return code.startswith(("import ", "from "))
 
 
+def test_the_docs_programs_pass_mypy_strict(tmp_path: Path) -> None:
+    # The docs' idioms must type-check as users' code would: `if result.ok:` narrowing
+    # a batch result, the models' fields, the session's calls.
+    from mypy import api
+
+    files = []
+    for number, (_, code) in enumerate(PROGRAMS):
+        path = tmp_path / f"program_{number}.py"
+        path.write_text(code, encoding="utf-8")
+        files.append(str(path))
+    out, err, status = api.run(["--strict", "--no-incremental", *files])
+    assert status == 0, out + err
+
+
 def _programs() -> list[tuple[str, str]]:
     found = []
     for page in PAGES:
