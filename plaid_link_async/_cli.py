@@ -259,6 +259,17 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
 def _session(args: argparse.Namespace) -> Any:
     from ._session import AsyncLinkSession
 
+    # Named as this command names them, not as the library's arguments.
+    missing = [
+        f"{flag} or ${variable}"
+        for flag, value, variable in (
+            ("--client-id", args.client_id, "PLAID_CLIENT_ID"),
+            ("--secret", args.secret, "PLAID_SECRET"),
+        )
+        if not value and not os.environ.get(variable)
+    ]
+    if missing:
+        raise CommandError("missing Plaid credentials: " + ", ".join(missing))
     options: dict[str, Any] = {}
     if args.timeout is not None:
         options["timeout"] = args.timeout
@@ -317,6 +328,9 @@ async def _token_create(args: argparse.Namespace, request: Any, scrub: Any) -> i
 
 
 async def _token_get(args: argparse.Namespace, scrub: Any) -> int:
+    import datetime
+
+    from ._datetimes import format_datetime
     from .models import LinkTokenGetRequest
 
     async with _session(args) as plaid:
@@ -339,6 +353,8 @@ async def _token_get(args: argparse.Namespace, scrub: Any) -> int:
         "request_id": info.request_id,
     }
     for key, value in lines.items():
+        if isinstance(value, datetime.datetime):
+            value = format_datetime(value)  # as `token create` and --json print them
         if value is not None:
             print(scrub.text(f"{key + ':':15} {value}"))
     return 0
@@ -436,8 +452,15 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
     try:
         if journal.moved_to is not None:
             _say(f"moved the old journal to {journal.moved_to}")
+        # The first pass checks the journal and counts the rows: the bar gets a total and
+        # an ETA, and the rows done by an earlier run show as done.
         summary.total = journal.check(read_records(args.input, encoding), args.input.name)
-        progress = progress_display(not args.no_progress and sys.stderr.isatty(), sys.stderr)
+        progress = progress_display(
+            not args.no_progress and sys.stderr.isatty(),
+            sys.stderr,
+            total=summary.total,
+            initial=journal.count_done(summary.total, retry_failed=args.retry_failed),
+        )
 
         async def run() -> None:
             async with plaid:

@@ -101,11 +101,7 @@ async def run_batch(
     journaled, `summary.interrupted` is set, and the cancellation goes on.
     """
     started = time.perf_counter()
-    summary.skipped = sum(
-        1
-        for row in journal.entries
-        if row <= summary.total and journal.is_done(row, retry_failed=retry_failed)
-    )
+    summary.skipped = journal.count_done(summary.total, retry_failed=retry_failed)
     pending: dict[int, Row] = {}
 
     def record(row: Row, result: BatchResult) -> None:
@@ -170,18 +166,23 @@ async def run_batch(
 class TextProgress:
     """A one-line progress display for terminals without tqdm."""
 
-    def __init__(self, err: IO[str]) -> None:
+    def __init__(self, err: IO[str], total: int, initial: int) -> None:
         self._err = err
         self._last = 0.0
+        self._total = total
+        self._initial = initial
 
     def __call__(self, progress: BatchProgress) -> None:
         now = time.monotonic()
         if now - self._last < 0.2:
             return
         self._last = now
+        done = self._initial + progress.done
+        left = max(0, self._total - done)
+        eta = f", {left / progress.rate:.0f} s left" if progress.rate > 0 else ""
         self._err.write(
-            f"\r{progress.done} done, {progress.failed} failed, {progress.in_flight} in flight, "
-            f"{progress.rate:.0f}/s"
+            f"\r{done}/{self._total} rows ({self._initial} done before), {progress.failed} "
+            f"failed, {progress.in_flight} in flight, {progress.rate:.0f}/s{eta}"
         )
         self._err.flush()
 
@@ -190,12 +191,13 @@ class TextProgress:
         self._err.flush()
 
 
-def progress_display(show: bool, err: IO[str]) -> Any:
+def progress_display(show: bool, err: IO[str], *, total: int, initial: int) -> Any:
+    """A bar over all `total` rows, the `initial` ones done before shown as done."""
     if not show:
         return None
     try:
         from ._progress import ProgressBar
 
-        return ProgressBar(file=err)
+        return ProgressBar(total=total, initial=initial, file=err, unit="row")
     except PlaidLinkError:
-        return TextProgress(err)
+        return TextProgress(err, total, initial)

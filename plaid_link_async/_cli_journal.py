@@ -86,6 +86,14 @@ class Journal:
         entry = self.entries.get(row)
         return entry is not None and (entry.created or not retry_failed)
 
+    def count_done(self, total: int, *, retry_failed: bool) -> int:
+        """How many of the input's first `total` rows are done already."""
+        return sum(
+            1
+            for row in self.entries
+            if row <= total and self.is_done(row, retry_failed=retry_failed)
+        )
+
     def check(self, records: Iterable[Record], input_name: str) -> int:
         """Count the input's rows, refusing at the first one the journal knows otherwise.
 

@@ -18,10 +18,12 @@ class ProgressBar:
     """A tqdm bar for `link_token_create_many(..., progress=bar)`.
 
     Needs the `progress` extra (`pip install 'plaid-link-async[progress]'`). Use it as a
-    context manager, or call `close()`. Extra keyword arguments go to `tqdm`.
+    context manager, or call `close()`. With `total` it shows a percentage and an ETA;
+    `initial` counts work done before (a resumed batch's rows). Extra keyword arguments
+    go to `tqdm`.
     """
 
-    def __init__(self, total: int | None = None, **tqdm_options: Any) -> None:
+    def __init__(self, total: int | None = None, initial: int = 0, **tqdm_options: Any) -> None:
         try:
             from tqdm.auto import tqdm
         except ImportError:
@@ -30,10 +32,11 @@ class ProgressBar:
             ) from None
         tqdm_options.setdefault("unit", "token")
         tqdm_options.setdefault("desc", "link tokens")
-        self._bar = tqdm(total=total, **tqdm_options)
+        self._initial = initial
+        self._bar = tqdm(total=total, initial=initial, **tqdm_options)
 
     def __call__(self, progress: BatchProgress) -> None:
-        self._bar.update(progress.done - self._bar.n)
+        self._bar.update(self._initial + progress.done - self._bar.n)
         self._bar.set_postfix(
             failed=progress.failed,
             in_flight=progress.in_flight,

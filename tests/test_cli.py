@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -82,6 +83,8 @@ async def test_token_create_and_get(fake: FakePlaidServer) -> None:
 
     code, out, _ = await plaid_link(fake, "token", "get", token)
     assert "products:       auth, transactions" in out
+    # One datetime format everywhere: ISO 8601 with Z, as `token create` prints it.
+    assert re.search(r"^expiration: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", out, re.M)
 
 
 async def test_token_create_from_json_on_stdin(fake: FakePlaidServer) -> None:
@@ -125,7 +128,11 @@ async def test_missing_credentials_are_named(fake: FakePlaidServer) -> None:
     )  # fmt: skip
     _, err = await process.communicate()
     assert process.returncode == 2
-    assert "missing Plaid credentials: client_id" in err.decode()
+    # In the command's own terms: its flags, not the library's argument names.
+    assert err.decode().strip() == (
+        "plaid-link: error: missing Plaid credentials: --client-id or $PLAID_CLIENT_ID, "
+        "--secret or $PLAID_SECRET"
+    )
 
 
 async def test_batch_reports_bad_rows_and_runs_the_rest(

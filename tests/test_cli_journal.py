@@ -410,3 +410,56 @@ async def test_a_secret_echoed_by_the_server_never_reaches_the_terminal(tmp_path
         out, err = await process.communicate()
         assert process.returncode == 0, err
         assert SECRET not in (out + err).decode()
+
+
+def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI with standard error on a pseudo-terminal, as a person sees it."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    # A terminal of 120 columns: a new pty has none, and tqdm would draw a bar of 0.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "plaid_link_async", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=env,
+    ) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(60)
+    os.close(leader)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+async def test_the_progress_bar_has_a_total_and_shows_resumed_rows_as_done(
+    fake: FakePlaidServer, tmp_path: Path
+) -> None:
+    users = users_csv(tmp_path / "users.csv", 300)
+    output = tmp_path / "tokens.jsonl"
+    env = {**os.environ, "PLAID_CLIENT_ID": fake.client_id, "PLAID_SECRET": SECRET}
+    args = [
+        "batch", "create", "--input", str(users), "--output", str(output),
+        "--client-name", "App", "--base-url", fake.url,
+    ]  # fmt: skip
+    assert (await batch(fake, users_csv(users, 120), output))[0] == 0  # 120 rows done
+    users_csv(users, 300)
+    code, screen = await asyncio.to_thread(_run_on_a_terminal, args, env)
+    assert code == 0, screen
+    assert "120/300" in screen  # the earlier run's rows, shown as done from the start
+    assert "300/300" in screen
+    assert "%" in screen  # a percentage, and with it an ETA, from the known total
+    assert "300 rows: 180 created, 0 failed, 120 already done" in screen
