@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from . import models
     from ._batch import BatchRun, ProgressCallback
+    from ._otel import Tracing
     from ._webhooks import UnknownWebhook, WebhookVerifier
 
 logger: Final = logging.getLogger("plaid_link_async")
@@ -122,6 +123,8 @@ class AsyncLinkSession(EndpointMethods):
             (2 MiB); a larger one fails the call with `UnexpectedResponseError`.
         strict: raise `UnexpectedResponseError` on any drift from the contract instead
             of reading the drifted detail as None (for a test suite or CI; see models).
+        opentelemetry: True (the global tracer provider) or a `TracerProvider`: one span
+            per call, retries included (the `opentelemetry` extra; see observability).
         on_request: a callable (or a list of them) given a `RequestEvent` before each
             attempt; for metrics and tracing.
         on_response: likewise, given a `ResponseEvent` after each attempt.
@@ -147,6 +150,7 @@ class AsyncLinkSession(EndpointMethods):
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict: bool = False,
+        opentelemetry: bool | Any = False,
         on_request: Hook[RequestEvent] | Iterable[Hook[RequestEvent]] | None = None,
         on_response: Hook[ResponseEvent] | Iterable[Hook[ResponseEvent]] | None = None,
         on_retry: Hook[RetryEvent] | Iterable[Hook[RetryEvent]] | None = None,
@@ -183,6 +187,11 @@ class AsyncLinkSession(EndpointMethods):
         self._on_retry = Hooks(on_retry)
         self._scrub = Scrubber(settings.secret, settings.client_id)
         self._webhooks: WebhookVerifier | None = None
+        self._tracing: Tracing | None = None
+        if opentelemetry is not False and opentelemetry is not None:
+            from ._otel import Tracing
+
+            self._tracing = Tracing(None if opentelemetry is True else opentelemetry)
         self._view_of: AsyncLinkSession | None = None
         self._view_closed = False
         self._transport = Transport(
@@ -395,6 +404,28 @@ class AsyncLinkSession(EndpointMethods):
         *,
         strict: bool | None = None,
     ) -> _Outcome:
+        tracing = self._tracing
+        if tracing is None:
+            return await self._run(name, request, timeout, retry, on_error, strict)
+        with tracing.call(name, self._routes[name].url) as span:
+            try:
+                outcome = await self._run(name, request, timeout, retry, on_error, strict)
+            except PlaidLinkError as error:
+                tracing.failed(span, error)
+                raise
+            request_id = getattr(outcome.result, "request_id", None)
+            tracing.succeeded(span, outcome.raw.status, outcome.attempts, request_id)
+            return outcome
+
+    async def _run(
+        self,
+        name: str,
+        request: Model,
+        timeout: float | Timeout | None,
+        retry: RetryPolicy | None,
+        on_error: Callable[[PlaidLinkError], None] | None,
+        strict: bool | None,
+    ) -> _Outcome:
         """Send `request` to endpoint `name`, retrying as `retry` says.
 
         `on_error` sees every failed attempt, retried or not (the batch slows down on it).
@@ -545,7 +576,7 @@ class AsyncLinkSession(EndpointMethods):
             failure = error
             raise
         finally:
-            if self._on_response or logger.isEnabledFor(logging.DEBUG):
+            if self._on_response or self._tracing or logger.isEnabledFor(logging.DEBUG):
                 self._attempt_ended(
                     route, number, status, loop.time() - started, request_id, failure
                 )
@@ -597,6 +628,8 @@ class AsyncLinkSession(EndpointMethods):
             self._on_response.emit(
                 ResponseEvent(route.name, number, status, elapsed, request_id, failure)
             )
+        if self._tracing is not None:
+            self._tracing.attempt(number, status, elapsed, failure)
 
 
 @functools.lru_cache(maxsize=64)
