@@ -362,12 +362,12 @@ async def _token_get(args: argparse.Namespace, scrub: Any) -> int:
 
 async def _webhook_verify(args: argparse.Namespace, scrub: Any) -> int:
     from ._converter import to_dict
-    from ._webhooks import UnknownWebhook, WebhookVerificationError, WebhookVerifier
+    from ._webhooks import UnknownWebhook, WebhookVerificationError
 
     body = _read_input(args.body, "--body")
     headers = _read_headers(args)
     async with _session(args) as plaid:
-        plaid.webhooks = WebhookVerifier(plaid._fetch_webhook_key, max_age=args.max_age)
+        plaid.webhooks.max_age = args.max_age
         try:
             webhook = await plaid.verify_webhook(body, headers)
         except WebhookVerificationError as error:

@@ -334,8 +334,7 @@ class AsyncLinkSession(EndpointMethods):
     @property
     def webhooks(self) -> WebhookVerifier:
         """The verifier `verify_webhook` uses: Plaid's keys, fetched through this session
-        and cached by key id. Assign another (`WebhookVerifier(...)`) to change its
-        window or clock."""
+        and cached by key id. Its `max_age`, `leeway` and `clock` may be changed."""
         verifier = self._webhooks
         if verifier is None:
             from ._webhooks import WebhookVerifier
