@@ -34,6 +34,38 @@ def _is_program(code: str) -> bool:
     return code.startswith(("import ", "from "))
 
 
+RECIPES = [
+    (code.split("\n", 1)[0].removeprefix("# recipe:").strip(), code)
+    for page in PAGES
+    for code in _BLOCK.findall(page.read_text(encoding="utf-8"))
+    if code.startswith("# recipe:")
+]
+
+
+def test_the_testing_page_has_its_recipes() -> None:
+    assert [name for name, _ in RECIPES] == [
+        "test_fastapi_testclient.py",
+        "test_fastapi_asgi.py",
+        "test_aiohttp_app.py",
+    ]
+
+
+@pytest.mark.parametrize(("name", "code"), RECIPES, ids=[name for name, _ in RECIPES])
+def test_every_recipe_passes_with_pytest(pytester: pytest.Pytester, name: str, code: str) -> None:
+    # The recipes import the repository's examples as a user's app.
+    examples = ROOT / "examples"
+    pytester.makepyfile(
+        myapp=(examples / "fastapi_app.py").read_text(encoding="utf-8"),
+        myaiohttpapp=(examples / "aiohttp_app.py").read_text(encoding="utf-8"),
+    )
+    pytester.makepyfile(**{name.removesuffix(".py"): code})
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    result = pytester.runpytest_subprocess("-W", "error", "-q", name)
+    result.assert_outcomes(passed=code.count("\ndef test_") + code.count("\nasync def test_"))
+
+
 def test_the_docs_programs_pass_mypy_strict(tmp_path: Path) -> None:
     # The docs' idioms must type-check as users' code would: `if result.ok:` narrowing
     # a batch result, the models' fields, the session's calls.
@@ -59,6 +91,7 @@ def _programs() -> list[tuple[str, str]]:
 
 
 PROGRAMS = _programs()
+pytest_plugins = ["pytester"]
 
 
 def test_the_docs_have_programs_to_run() -> None:
