@@ -23,813 +23,6 @@ from ._model_base import Model
 SPEC_VERSION: Final = "2020-09-14_1.697.4"
 
 
-class CashflowAttributesVersion(str, enum.Enum):
-    """Version of the cash flow attributes (needed for Cash Flow Insights)."""
-
-    V1_0 = "v1.0"
-    V2_0 = "v2.0"
-    CFI1 = "CFI1"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class ConsumerReportPermissiblePurpose(str, enum.Enum):
-    """Legal reasons for which a consumer report may be made."""
-
-    ACCOUNT_REVIEW_CREDIT = "ACCOUNT_REVIEW_CREDIT"
-    ACCOUNT_REVIEW_NON_CREDIT = "ACCOUNT_REVIEW_NON_CREDIT"
-    EXTENSION_OF_CREDIT = "EXTENSION_OF_CREDIT"
-    LEGITIMATE_BUSINESS_NEED_TENANT_SCREENING = "LEGITIMATE_BUSINESS_NEED_TENANT_SCREENING"
-    LEGITIMATE_BUSINESS_NEED_OTHER = "LEGITIMATE_BUSINESS_NEED_OTHER"
-    WRITTEN_INSTRUCTION_PREQUALIFICATION = "WRITTEN_INSTRUCTION_PREQUALIFICATION"
-    WRITTEN_INSTRUCTION_OTHER = "WRITTEN_INSTRUCTION_OTHER"
-    ELIGIBILITY_FOR_GOVT_BENEFITS = "ELIGIBILITY_FOR_GOVT_BENEFITS"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CountryCode(str, enum.Enum):
-    """Countries Link can serve, as ISO 3166-1 alpha-2 codes."""
-
-    US = "US"
-    GB = "GB"
-    ES = "ES"
-    NL = "NL"
-    FR = "FR"
-    IE = "IE"
-    CA = "CA"
-    DE = "DE"
-    IT = "IT"
-    PL = "PL"
-    DK = "DK"
-    NO = "NO"
-    SE = "SE"
-    EE = "EE"
-    LT = "LT"
-    LV = "LV"
-    PT = "PT"
-    BE = "BE"
-    AT = "AT"
-    FI = "FI"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CraCheckReportVerificationGetReportType(str, enum.Enum):
-    """Which home lending report to make."""
-
-    VOA = "VOA"
-    EMPLOYMENT_REFRESH = "EMPLOYMENT_REFRESH"
-    INCOME = "INCOME"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CraPartnerInsightsBaseFicoScoreVersion(str, enum.Enum):
-    """Version of a base FICO score model."""
-
-    _8 = "8"
-    _9 = "9"
-    _10 = "10"
-    _10T = "10T"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CraPartnerInsightsBureau(str, enum.Enum):
-    """The credit bureau a base FICO score came from."""
-
-    EQUIFAX = "EQUIFAX"
-    EXPERIAN = "EXPERIAN"
-    TRANSUNION = "TRANSUNION"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CraPartnerInsightsUltraFicoScoreVersion(str, enum.Enum):
-    """Version of the UltraFICO score."""
-
-    _1_0 = "1.0"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CreditAccountSubtype(str, enum.Enum):
-    """Subtypes of credit accounts, for account filters."""
-
-    CREDIT_CARD = "credit card"
-    PAYPAL = "paypal"
-    ALL = "all"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class CreditSessionBankIncomeStatus(str, enum.Enum):
-    """Outcomes of a Bank Income flow."""
-
-    APPROVED = "APPROVED"
-    NO_DEPOSITS_FOUND = "NO_DEPOSITS_FOUND"
-    USER_REPORTED_NO_INCOME = "USER_REPORTED_NO_INCOME"
-    STARTED = "STARTED"
-    INTERNAL_ERROR = "INTERNAL_ERROR"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class DepositoryAccountSubtype(str, enum.Enum):
-    """Subtypes of depository accounts, for account filters."""
-
-    CHECKING = "checking"
-    SAVINGS = "savings"
-    HSA = "hsa"
-    CD = "cd"
-    MONEY_MARKET = "money market"
-    PAYPAL = "paypal"
-    PREPAID = "prepaid"
-    CASH_MANAGEMENT = "cash management"
-    EBT = "ebt"
-    LIMITED_PURPOSE_CHECKING = "limited purpose checking"
-    ALL = "all"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class EmploymentSourceType(str, enum.Enum):
-    """Sources of employment data a user may share."""
-
-    BANK = "bank"
-    PAYROLL = "payroll"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class GSEReportType(str, enum.Enum):
-    """A kind of report for mortgage agencies (GSEs)."""
-
-    VOA = "VOA"
-    EMPLOYMENT_REFRESH = "EMPLOYMENT_REFRESH"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class HostedLinkDeliveryMethod(str, enum.Enum):
-    """Ways Plaid can send a hosted Link URL to the user."""
-
-    SMS = "sms"
-    EMAIL = "email"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class IDNumberType(str, enum.Enum):
-    """Kinds of identity document number, by country."""
-
-    AR_DNI = "ar_dni"
-    AU_DRIVERS_LICENSE = "au_drivers_license"
-    AU_PASSPORT = "au_passport"
-    BR_CPF = "br_cpf"
-    CA_SIN = "ca_sin"
-    CL_RUN = "cl_run"
-    CN_RESIDENT_CARD = "cn_resident_card"
-    CO_NIT = "co_nit"
-    DK_CPR = "dk_cpr"
-    EG_NATIONAL_ID = "eg_national_id"
-    ES_DNI = "es_dni"
-    ES_NIE = "es_nie"
-    HK_HKID = "hk_hkid"
-    IN_PAN = "in_pan"
-    IT_CF = "it_cf"
-    JO_CIVIL_ID = "jo_civil_id"
-    JP_MY_NUMBER = "jp_my_number"
-    KE_HUDUMA_NAMBA = "ke_huduma_namba"
-    KW_CIVIL_ID = "kw_civil_id"
-    MX_CURP = "mx_curp"
-    MX_RFC = "mx_rfc"
-    MY_NRIC = "my_nric"
-    NG_NIN = "ng_nin"
-    NZ_DRIVERS_LICENSE = "nz_drivers_license"
-    OM_CIVIL_ID = "om_civil_id"
-    PH_PSN = "ph_psn"
-    PL_PESEL = "pl_pesel"
-    RO_CNP = "ro_cnp"
-    SA_NATIONAL_ID = "sa_national_id"
-    SE_PIN = "se_pin"
-    SG_NRIC = "sg_nric"
-    TR_TC_KIMLIK = "tr_tc_kimlik"
-    US_SSN = "us_ssn"
-    US_SSN_LAST_4 = "us_ssn_last_4"
-    ZA_SMART_ID = "za_smart_id"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class IncomeInsightsVersion(str, enum.Enum):
-    """Version of Income Insights."""
-
-    II2 = "II2"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class IncomeVerificationDocParsingConfig(str, enum.Enum):
-    """Analyses to run on uploaded income documents."""
-
-    OCR = "ocr"
-    RISK_SIGNALS = "risk_signals"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class IncomeVerificationPayrollFlowType(str, enum.Enum):
-    """Ways to collect payroll income data."""
-
-    PAYROLL_DIGITAL_INCOME = "payroll_digital_income"
-    PAYROLL_DOCUMENT_INCOME = "payroll_document_income"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class IncomeVerificationSourceType(str, enum.Enum):
-    """Sources of income data a user may share."""
-
-    BANK = "bank"
-    PAYROLL = "payroll"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class InvestmentAccountSubtype(str, enum.Enum):
-    """Subtypes of investment accounts, for account filters."""
-
-    _529 = "529"
-    _401A = "401a"
-    _401K = "401k"
-    _403B = "403B"
-    _457B = "457b"
-    BROKERAGE = "brokerage"
-    CASH_ISA = "cash isa"
-    CRYPTO_EXCHANGE = "crypto exchange"
-    EDUCATION_SAVINGS_ACCOUNT = "education savings account"
-    FHSA = "fhsa"
-    FIXED_ANNUITY = "fixed annuity"
-    GIC = "gic"
-    HEALTH_REIMBURSEMENT_ARRANGEMENT = "health reimbursement arrangement"
-    HSA = "hsa"
-    IRA = "ira"
-    ISA = "isa"
-    KEOGH = "keogh"
-    LIF = "lif"
-    LIFE_INSURANCE = "life insurance"
-    LINE_OF_CREDIT = "line of credit"
-    LIRA = "lira"
-    LRIF = "lrif"
-    LRSP = "lrsp"
-    MUTUAL_FUND = "mutual fund"
-    NON_CUSTODIAL_WALLET = "non-custodial wallet"
-    NON_TAXABLE_BROKERAGE_ACCOUNT = "non-taxable brokerage account"
-    OTHER = "other"
-    OTHER_ANNUITY = "other annuity"
-    OTHER_INSURANCE = "other insurance"
-    PENSION = "pension"
-    PRIF = "prif"
-    PROFIT_SHARING_PLAN = "profit sharing plan"
-    QSHR = "qshr"
-    RDSP = "rdsp"
-    RESP = "resp"
-    RETIREMENT = "retirement"
-    RLIF = "rlif"
-    ROTH = "roth"
-    ROTH_401K = "roth 401k"
-    ROTH_403B = "roth 403B"
-    ROTH_457B = "roth 457b"
-    ROTH_PENSION = "roth pension"
-    ROTH_PROFIT_SHARING_PLAN = "roth profit sharing plan"
-    ROTH_THRIFT_SAVINGS_PLAN = "roth thrift savings plan"
-    RRIF = "rrif"
-    RRSP = "rrsp"
-    SARSEP = "sarsep"
-    SEP_IRA = "sep ira"
-    SIMPLE_IRA = "simple ira"
-    SIPP = "sipp"
-    STOCK_PLAN = "stock plan"
-    THRIFT_SAVINGS_PLAN = "thrift savings plan"
-    TFSA = "tfsa"
-    TRUST = "trust"
-    UGMA = "ugma"
-    UTMA = "utma"
-    VARIABLE_ANNUITY = "variable annuity"
-    ALL = "all"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LimitedPurposeType(str, enum.Enum):
-    """A use a limited-purpose checking account is restricted to, such as rent."""
-
-    RENT_MORTGAGE = "RENT_MORTGAGE"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkDeliveryDeliveryMethod(str, enum.Enum):
-    """How a Hosted Link URL reaches the user: SMS or email."""
-
-    SMS = "SMS"
-    EMAIL = "EMAIL"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkDeliverySessionStatus(str, enum.Enum):
-    """Where a Hosted Link session stands: created, opened, completed, exited or expired."""
-
-    CREATED = "CREATED"
-    OPENED = "OPENED"
-    EXITED = "EXITED"
-    COMPLETED = "COMPLETED"
-    EXPIRED = "EXPIRED"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkDeliveryVerificationStatus(str, enum.Enum):
-    """Whether an account's micro-deposit or database verification is done."""
-
-    AUTOMATICALLY_VERIFIED = "automatically_verified"
-    PENDING_AUTOMATIC_VERIFICATION = "pending_automatic_verification"
-    PENDING_MANUAL_VERIFICATION = "pending_manual_verification"
-    MANUALLY_VERIFIED = "manually_verified"
-    VERIFICATION_EXPIRED = "verification_expired"
-    VERIFICATION_FAILED = "verification_failed"
-    UNSENT = "unsent"
-    DATABASE_MATCHED = "database_matched"
-    DATABASE_INSIGHTS_PENDING = "database_insights_pending"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkDeliveryWebhookCallbackType(str, enum.Enum):
-    """Which Link callback a `LINK_CALLBACK` webhook carries."""
-
-    ON_SUCCESS = "ON_SUCCESS"
-    ON_EVENT = "ON_EVENT"
-    ON_EXIT = "ON_EXIT"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkDeliveryWebhookCommunicationMethod(str, enum.Enum):
-    """How a Hosted Link URL was sent, as a webhook reports it."""
-
-    SMS = "SMS"
-    EMAIL = "EMAIL"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkDeliveryWebhookDeliveryStatus(str, enum.Enum):
-    """Whether sending the Hosted Link URL succeeded."""
-
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkEventName(str, enum.Enum):
-    """The name of something that happened in Link, such as `OPEN` or `HANDOFF`."""
-
-    BANK_INCOME_INSIGHTS_COMPLETED = "BANK_INCOME_INSIGHTS_COMPLETED"
-    CLOSE_OAUTH = "CLOSE_OAUTH"
-    ERROR = "ERROR"
-    EXIT = "EXIT"
-    FAIL_OAUTH = "FAIL_OAUTH"
-    HANDOFF = "HANDOFF"
-    ISSUE_FOLLOWED = "ISSUE_FOLLOWED"
-    OPEN = "OPEN"
-    OPEN_MY_PLAID = "OPEN_MY_PLAID"
-    OPEN_OAUTH = "OPEN_OAUTH"
-    SEARCH_INSTITUTION = "SEARCH_INSTITUTION"
-    SELECT_AUTH_TYPE = "SELECT_AUTH_TYPE"
-    SELECT_BRAND = "SELECT_BRAND"
-    SELECT_DEGRADED_INSTITUTION = "SELECT_DEGRADED_INSTITUTION"
-    SELECT_DOWN_INSTITUTION = "SELECT_DOWN_INSTITUTION"
-    SELECT_FILTERED_INSTITUTION = "SELECT_FILTERED_INSTITUTION"
-    SELECT_INSTITUTION = "SELECT_INSTITUTION"
-    SUBMIT_ACCOUNT_NUMBER = "SUBMIT_ACCOUNT_NUMBER"
-    SUBMIT_CREDENTIALS = "SUBMIT_CREDENTIALS"
-    SUBMIT_DOCUMENTS = "SUBMIT_DOCUMENTS"
-    SUBMIT_DOCUMENTS_ERROR = "SUBMIT_DOCUMENTS_ERROR"
-    SUBMIT_DOCUMENTS_SUCCESS = "SUBMIT_DOCUMENTS_SUCCESS"
-    SUBMIT_MFA = "SUBMIT_MFA"
-    SUBMIT_ROUTING_NUMBER = "SUBMIT_ROUTING_NUMBER"
-    TRANSITION_VIEW = "TRANSITION_VIEW"
-    VIEW_DATA_TYPES = "VIEW_DATA_TYPES"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkSessionSuccessMetadataTransferStatus(str, enum.Enum):
-    """Whether a transfer made through Transfer UI completed."""
-
-    COMPLETE = "COMPLETE"
-    INCOMPLETE = "INCOMPLETE"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LinkTokenCreateRequestAppearanceMode(str, enum.Enum):
-    """Light, dark or the system's appearance for Link."""
-
-    LIGHT = "LIGHT"
-    DARK = "DARK"
-    SYSTEM = "SYSTEM"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LoanAccountSubtype(str, enum.Enum):
-    """Subtypes of loan accounts, for account filters."""
-
-    AUTO = "auto"
-    BUSINESS = "business"
-    COMMERCIAL = "commercial"
-    CONSTRUCTION = "construction"
-    CONSUMER = "consumer"
-    HOME_EQUITY = "home equity"
-    LOAN = "loan"
-    MORTGAGE = "mortgage"
-    OVERDRAFT = "overdraft"
-    LINE_OF_CREDIT = "line of credit"
-    STUDENT = "student"
-    OTHER = "other"
-    ALL = "all"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class NetworkInsightsVersion(str, enum.Enum):
-    """Version of Network Insights."""
-
-    NI1 = "NI1"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class OtherAccountSubtype(str, enum.Enum):
-    """Subtypes of accounts of type other, for account filters."""
-
-    OTHER = "other"
-    ALL = "all"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class PlaidErrorType(str, enum.Enum):
-    """Broad classes of Plaid errors; each maps to one exception class."""
-
-    INVALID_REQUEST = "INVALID_REQUEST"
-    INVALID_RESULT = "INVALID_RESULT"
-    INVALID_INPUT = "INVALID_INPUT"
-    INSTITUTION_ERROR = "INSTITUTION_ERROR"
-    RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
-    API_ERROR = "API_ERROR"
-    ITEM_ERROR = "ITEM_ERROR"
-    ASSET_REPORT_ERROR = "ASSET_REPORT_ERROR"
-    BASE_REPORT_ERROR = "BASE_REPORT_ERROR"
-    RECAPTCHA_ERROR = "RECAPTCHA_ERROR"
-    OAUTH_ERROR = "OAUTH_ERROR"
-    PAYMENT_ERROR = "PAYMENT_ERROR"
-    BANK_TRANSFER_ERROR = "BANK_TRANSFER_ERROR"
-    INCOME_VERIFICATION_ERROR = "INCOME_VERIFICATION_ERROR"
-    MICRODEPOSITS_ERROR = "MICRODEPOSITS_ERROR"
-    SANDBOX_ERROR = "SANDBOX_ERROR"
-    PARTNER_ERROR = "PARTNER_ERROR"
-    SIGNAL_ERROR = "SIGNAL_ERROR"
-    TRANSACTIONS_ERROR = "TRANSACTIONS_ERROR"
-    TRANSACTION_ERROR = "TRANSACTION_ERROR"
-    TRANSFER_ERROR = "TRANSFER_ERROR"
-    CHECK_REPORT_ERROR = "CHECK_REPORT_ERROR"
-    CONSUMER_REPORT_ERROR = "CONSUMER_REPORT_ERROR"
-    USER_ERROR = "USER_ERROR"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class PlaidLendScoreVersion(str, enum.Enum):
-    """Version of LendScore."""
-
-    V1_0 = "v1.0"
-    V2_0 = "v2.0"
-    LS1 = "LS1"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class PrismCashScoreVersion(str, enum.Enum):
-    """Version of Prism CashScore."""
-
-    _4_1 = "4.1"
-    _4 = "4"
-    _3_LITE = "3_lite"
-    _3 = "3"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class PrismDetectVersion(str, enum.Enum):
-    """Version of Prism Detect."""
-
-    _4_1 = "4.1"
-    _4 = "4"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class PrismExtendVersion(str, enum.Enum):
-    """Version of Prism Extend."""
-
-    _4_1 = "4.1"
-    _4 = "4"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class PrismFirstDetectVersion(str, enum.Enum):
-    """Version of Prism FirstDetect."""
-
-    _3 = "3"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class PrismInsightsVersion(str, enum.Enum):
-    """Version of Prism Insights."""
-
-    _4_1 = "4.1"
-    _4 = "4"
-    _3 = "3"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Products(str, enum.Enum):
-    """Plaid products a link token can initialise."""
-
-    ASSETS = "assets"
-    AUTH = "auth"
-    BALANCE = "balance"
-    BALANCE_PLUS = "balance_plus"
-    BEACON = "beacon"
-    IDENTITY = "identity"
-    IDENTITY_MATCH = "identity_match"
-    INVESTMENTS = "investments"
-    INVESTMENTS_AUTH = "investments_auth"
-    LIABILITIES = "liabilities"
-    PAYMENT_INITIATION = "payment_initiation"
-    IDENTITY_VERIFICATION = "identity_verification"
-    TRANSACTIONS = "transactions"
-    CREDIT_DETAILS = "credit_details"
-    INCOME = "income"
-    INCOME_VERIFICATION = "income_verification"
-    STANDING_ORDERS = "standing_orders"
-    TRANSFER = "transfer"
-    EMPLOYMENT = "employment"
-    RECURRING_TRANSACTIONS = "recurring_transactions"
-    TRANSACTIONS_REFRESH = "transactions_refresh"
-    SIGNAL = "signal"
-    STATEMENTS = "statements"
-    PROCESSOR_PAYMENTS = "processor_payments"
-    PROCESSOR_IDENTITY = "processor_identity"
-    PROFILE = "profile"
-    CRA_BASE_REPORT = "cra_base_report"
-    CRA_INCOME_INSIGHTS = "cra_income_insights"
-    CRA_PARTNER_INSIGHTS = "cra_partner_insights"
-    CRA_NETWORK_INSIGHTS = "cra_network_insights"
-    CRA_CASHFLOW_INSIGHTS = "cra_cashflow_insights"
-    CRA_MONITORING = "cra_monitoring"
-    CRA_LEND_SCORE = "cra_lend_score"
-    CRA_PLAID_CREDIT_SCORE = "cra_plaid_credit_score"
-    LAYER = "layer"
-    PAY_BY_BANK = "pay_by_bank"
-    PROTECT_LINKED_BANK = "protect_linked_bank"
-    PROTECT_TRANSACTIONS = "protect_transactions"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class UserStatedIncomeSourceCategory(str, enum.Enum):
-    """Categories of a declared income source."""
-
-    OTHER = "OTHER"
-    SALARY = "SALARY"
-    UNEMPLOYMENT = "UNEMPLOYMENT"
-    CASH = "CASH"
-    GIG_ECONOMY = "GIG_ECONOMY"
-    RENTAL = "RENTAL"
-    CHILD_SUPPORT = "CHILD_SUPPORT"
-    MILITARY = "MILITARY"
-    RETIREMENT = "RETIREMENT"
-    LONG_TERM_DISABILITY = "LONG_TERM_DISABILITY"
-    BANK_INTEREST = "BANK_INTEREST"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class UserStatedIncomeSourceFrequency(str, enum.Enum):
-    """How often a declared income source pays."""
-
-    UNKNOWN = "UNKNOWN"
-    WEEKLY = "WEEKLY"
-    BIWEEKLY = "BIWEEKLY"
-    SEMI_MONTHLY = "SEMI_MONTHLY"
-    MONTHLY = "MONTHLY"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class UserStatedIncomeSourcePayType(str, enum.Enum):
-    """Whether a declared pay amount is gross or net."""
-
-    UNKNOWN = "UNKNOWN"
-    GROSS = "GROSS"
-    NET = "NET"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class WebhookEnvironmentValues(str, enum.Enum):
-    """The Plaid environment a webhook came from."""
-
-    SANDBOX = "sandbox"
-    PRODUCTION = "production"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-APIClientID: TypeAlias = str
-"""Your Plaid client id; the session sends it as a header."""
-
-
-APISecret: TypeAlias = str
-"""Your Plaid secret; the session sends it as a header and never logs it."""
-
-
-AccessToken: TypeAlias = str
-"""A token granting access to one Item's data."""
-
-
-CityNullable: TypeAlias = str | None
-"""A city name."""
-
-
-CreditAccountSubtypes: TypeAlias = list[CreditAccountSubtype | str]
-"""A list of credit account subtypes."""
-
-
-DepositoryAccountSubtypes: TypeAlias = list[DepositoryAccountSubtype | str]
-"""A list of depository account subtypes."""
-
-
-FamilyNameField: TypeAlias = str
-"""A person's family name."""
-
-
-GenericCountryCode: TypeAlias = str
-"""A two-letter ISO 3166-1 country code."""
-
-
-GivenNameField: TypeAlias = str
-"""A person's given name."""
-
-
-HostedLinkCompletionRedirectURI: TypeAlias = str
-"""Where hosted Link sends the user when done."""
-
-
-HostedLinkIsMobileApp: TypeAlias = bool
-"""Whether hosted Link opens inside a mobile app's web view."""
-
-
-HostedLinkURLLifetimeSeconds: TypeAlias = int
-"""How long a hosted Link URL stays valid, in seconds."""
-
-
-IDNumberValue: TypeAlias = str
-"""An identity document number, without formatting characters."""
-
-
-IdentityVerificationConsent: TypeAlias = bool
-"""Whether the user already agreed to share data for verification."""
-
-
-IdentityVerificationTemplateID: TypeAlias = str
-"""Id of an Identity Verification template."""
-
-
-InvestmentAccountSubtypes: TypeAlias = list[InvestmentAccountSubtype | str]
-"""A list of investment account subtypes."""
-
-
-ItemId: TypeAlias = str
-"""Plaid's id of an Item."""
-
-
-LimitedPurposeTypes: TypeAlias = list[LimitedPurposeType | str]
-"""The limited-purpose account uses a flow accepts."""
-
-
-LinkTokenCreateRequestRedirectUri: TypeAlias = str
-"""Where Link sends the user back after an OAuth institution; must be registered with Plaid."""
-
-
-LoanAccountSubtypes: TypeAlias = list[LoanAccountSubtype | str]
-"""A list of loan account subtypes."""
-
-
-NewUserID: TypeAlias = str
-"""The user id of Plaid's newer user API, which replaces `user` for some integrations."""
-
-
-OtherAccountSubtypes: TypeAlias = list[OtherAccountSubtype | str]
-"""A list of account subtypes of type other."""
-
-
-PostalCode: TypeAlias = str | None
-"""A postal or ZIP code."""
-
-
-Region: TypeAlias = str | None
-"""A state or province, as an ISO 3166-2 subdivision code."""
-
-
-RequestID: TypeAlias = str
-"""Plaid's id of one API request; quote it when asking Plaid for help."""
-
-
-Street2: TypeAlias = str | None
-"""Second address line, such as a flat number."""
-
-
-StreetNullable: TypeAlias = str | None
-"""First address line."""
-
-
-UserId: TypeAlias = str
-"""Plaid's id of a user record."""
-
-
 @attrs.frozen(kw_only=True, repr=False)
 class AccountFiltersResponse(Model):
     """The account filters a link token was created with."""
@@ -1908,6 +1101,813 @@ class WebhookVerificationKeyGetResponse(Model):
 
     key: JWKPublicKey
     request_id: str
+
+
+class CashflowAttributesVersion(str, enum.Enum):
+    """Version of the cash flow attributes (needed for Cash Flow Insights)."""
+
+    V1_0 = "v1.0"
+    V2_0 = "v2.0"
+    CFI1 = "CFI1"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ConsumerReportPermissiblePurpose(str, enum.Enum):
+    """Legal reasons for which a consumer report may be made."""
+
+    ACCOUNT_REVIEW_CREDIT = "ACCOUNT_REVIEW_CREDIT"
+    ACCOUNT_REVIEW_NON_CREDIT = "ACCOUNT_REVIEW_NON_CREDIT"
+    EXTENSION_OF_CREDIT = "EXTENSION_OF_CREDIT"
+    LEGITIMATE_BUSINESS_NEED_TENANT_SCREENING = "LEGITIMATE_BUSINESS_NEED_TENANT_SCREENING"
+    LEGITIMATE_BUSINESS_NEED_OTHER = "LEGITIMATE_BUSINESS_NEED_OTHER"
+    WRITTEN_INSTRUCTION_PREQUALIFICATION = "WRITTEN_INSTRUCTION_PREQUALIFICATION"
+    WRITTEN_INSTRUCTION_OTHER = "WRITTEN_INSTRUCTION_OTHER"
+    ELIGIBILITY_FOR_GOVT_BENEFITS = "ELIGIBILITY_FOR_GOVT_BENEFITS"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CountryCode(str, enum.Enum):
+    """Countries Link can serve, as ISO 3166-1 alpha-2 codes."""
+
+    US = "US"
+    GB = "GB"
+    ES = "ES"
+    NL = "NL"
+    FR = "FR"
+    IE = "IE"
+    CA = "CA"
+    DE = "DE"
+    IT = "IT"
+    PL = "PL"
+    DK = "DK"
+    NO = "NO"
+    SE = "SE"
+    EE = "EE"
+    LT = "LT"
+    LV = "LV"
+    PT = "PT"
+    BE = "BE"
+    AT = "AT"
+    FI = "FI"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CraCheckReportVerificationGetReportType(str, enum.Enum):
+    """Which home lending report to make."""
+
+    VOA = "VOA"
+    EMPLOYMENT_REFRESH = "EMPLOYMENT_REFRESH"
+    INCOME = "INCOME"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CraPartnerInsightsBaseFicoScoreVersion(str, enum.Enum):
+    """Version of a base FICO score model."""
+
+    _8 = "8"
+    _9 = "9"
+    _10 = "10"
+    _10T = "10T"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CraPartnerInsightsBureau(str, enum.Enum):
+    """The credit bureau a base FICO score came from."""
+
+    EQUIFAX = "EQUIFAX"
+    EXPERIAN = "EXPERIAN"
+    TRANSUNION = "TRANSUNION"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CraPartnerInsightsUltraFicoScoreVersion(str, enum.Enum):
+    """Version of the UltraFICO score."""
+
+    _1_0 = "1.0"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CreditAccountSubtype(str, enum.Enum):
+    """Subtypes of credit accounts, for account filters."""
+
+    CREDIT_CARD = "credit card"
+    PAYPAL = "paypal"
+    ALL = "all"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CreditSessionBankIncomeStatus(str, enum.Enum):
+    """Outcomes of a Bank Income flow."""
+
+    APPROVED = "APPROVED"
+    NO_DEPOSITS_FOUND = "NO_DEPOSITS_FOUND"
+    USER_REPORTED_NO_INCOME = "USER_REPORTED_NO_INCOME"
+    STARTED = "STARTED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class DepositoryAccountSubtype(str, enum.Enum):
+    """Subtypes of depository accounts, for account filters."""
+
+    CHECKING = "checking"
+    SAVINGS = "savings"
+    HSA = "hsa"
+    CD = "cd"
+    MONEY_MARKET = "money market"
+    PAYPAL = "paypal"
+    PREPAID = "prepaid"
+    CASH_MANAGEMENT = "cash management"
+    EBT = "ebt"
+    LIMITED_PURPOSE_CHECKING = "limited purpose checking"
+    ALL = "all"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class EmploymentSourceType(str, enum.Enum):
+    """Sources of employment data a user may share."""
+
+    BANK = "bank"
+    PAYROLL = "payroll"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class GSEReportType(str, enum.Enum):
+    """A kind of report for mortgage agencies (GSEs)."""
+
+    VOA = "VOA"
+    EMPLOYMENT_REFRESH = "EMPLOYMENT_REFRESH"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class HostedLinkDeliveryMethod(str, enum.Enum):
+    """Ways Plaid can send a hosted Link URL to the user."""
+
+    SMS = "sms"
+    EMAIL = "email"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class IDNumberType(str, enum.Enum):
+    """Kinds of identity document number, by country."""
+
+    AR_DNI = "ar_dni"
+    AU_DRIVERS_LICENSE = "au_drivers_license"
+    AU_PASSPORT = "au_passport"
+    BR_CPF = "br_cpf"
+    CA_SIN = "ca_sin"
+    CL_RUN = "cl_run"
+    CN_RESIDENT_CARD = "cn_resident_card"
+    CO_NIT = "co_nit"
+    DK_CPR = "dk_cpr"
+    EG_NATIONAL_ID = "eg_national_id"
+    ES_DNI = "es_dni"
+    ES_NIE = "es_nie"
+    HK_HKID = "hk_hkid"
+    IN_PAN = "in_pan"
+    IT_CF = "it_cf"
+    JO_CIVIL_ID = "jo_civil_id"
+    JP_MY_NUMBER = "jp_my_number"
+    KE_HUDUMA_NAMBA = "ke_huduma_namba"
+    KW_CIVIL_ID = "kw_civil_id"
+    MX_CURP = "mx_curp"
+    MX_RFC = "mx_rfc"
+    MY_NRIC = "my_nric"
+    NG_NIN = "ng_nin"
+    NZ_DRIVERS_LICENSE = "nz_drivers_license"
+    OM_CIVIL_ID = "om_civil_id"
+    PH_PSN = "ph_psn"
+    PL_PESEL = "pl_pesel"
+    RO_CNP = "ro_cnp"
+    SA_NATIONAL_ID = "sa_national_id"
+    SE_PIN = "se_pin"
+    SG_NRIC = "sg_nric"
+    TR_TC_KIMLIK = "tr_tc_kimlik"
+    US_SSN = "us_ssn"
+    US_SSN_LAST_4 = "us_ssn_last_4"
+    ZA_SMART_ID = "za_smart_id"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class IncomeInsightsVersion(str, enum.Enum):
+    """Version of Income Insights."""
+
+    II2 = "II2"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class IncomeVerificationDocParsingConfig(str, enum.Enum):
+    """Analyses to run on uploaded income documents."""
+
+    OCR = "ocr"
+    RISK_SIGNALS = "risk_signals"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class IncomeVerificationPayrollFlowType(str, enum.Enum):
+    """Ways to collect payroll income data."""
+
+    PAYROLL_DIGITAL_INCOME = "payroll_digital_income"
+    PAYROLL_DOCUMENT_INCOME = "payroll_document_income"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class IncomeVerificationSourceType(str, enum.Enum):
+    """Sources of income data a user may share."""
+
+    BANK = "bank"
+    PAYROLL = "payroll"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class InvestmentAccountSubtype(str, enum.Enum):
+    """Subtypes of investment accounts, for account filters."""
+
+    _529 = "529"
+    _401A = "401a"
+    _401K = "401k"
+    _403B = "403B"
+    _457B = "457b"
+    BROKERAGE = "brokerage"
+    CASH_ISA = "cash isa"
+    CRYPTO_EXCHANGE = "crypto exchange"
+    EDUCATION_SAVINGS_ACCOUNT = "education savings account"
+    FHSA = "fhsa"
+    FIXED_ANNUITY = "fixed annuity"
+    GIC = "gic"
+    HEALTH_REIMBURSEMENT_ARRANGEMENT = "health reimbursement arrangement"
+    HSA = "hsa"
+    IRA = "ira"
+    ISA = "isa"
+    KEOGH = "keogh"
+    LIF = "lif"
+    LIFE_INSURANCE = "life insurance"
+    LINE_OF_CREDIT = "line of credit"
+    LIRA = "lira"
+    LRIF = "lrif"
+    LRSP = "lrsp"
+    MUTUAL_FUND = "mutual fund"
+    NON_CUSTODIAL_WALLET = "non-custodial wallet"
+    NON_TAXABLE_BROKERAGE_ACCOUNT = "non-taxable brokerage account"
+    OTHER = "other"
+    OTHER_ANNUITY = "other annuity"
+    OTHER_INSURANCE = "other insurance"
+    PENSION = "pension"
+    PRIF = "prif"
+    PROFIT_SHARING_PLAN = "profit sharing plan"
+    QSHR = "qshr"
+    RDSP = "rdsp"
+    RESP = "resp"
+    RETIREMENT = "retirement"
+    RLIF = "rlif"
+    ROTH = "roth"
+    ROTH_401K = "roth 401k"
+    ROTH_403B = "roth 403B"
+    ROTH_457B = "roth 457b"
+    ROTH_PENSION = "roth pension"
+    ROTH_PROFIT_SHARING_PLAN = "roth profit sharing plan"
+    ROTH_THRIFT_SAVINGS_PLAN = "roth thrift savings plan"
+    RRIF = "rrif"
+    RRSP = "rrsp"
+    SARSEP = "sarsep"
+    SEP_IRA = "sep ira"
+    SIMPLE_IRA = "simple ira"
+    SIPP = "sipp"
+    STOCK_PLAN = "stock plan"
+    THRIFT_SAVINGS_PLAN = "thrift savings plan"
+    TFSA = "tfsa"
+    TRUST = "trust"
+    UGMA = "ugma"
+    UTMA = "utma"
+    VARIABLE_ANNUITY = "variable annuity"
+    ALL = "all"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LimitedPurposeType(str, enum.Enum):
+    """A use a limited-purpose checking account is restricted to, such as rent."""
+
+    RENT_MORTGAGE = "RENT_MORTGAGE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkDeliveryDeliveryMethod(str, enum.Enum):
+    """How a Hosted Link URL reaches the user: SMS or email."""
+
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkDeliverySessionStatus(str, enum.Enum):
+    """Where a Hosted Link session stands: created, opened, completed, exited or expired."""
+
+    CREATED = "CREATED"
+    OPENED = "OPENED"
+    EXITED = "EXITED"
+    COMPLETED = "COMPLETED"
+    EXPIRED = "EXPIRED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkDeliveryVerificationStatus(str, enum.Enum):
+    """Whether an account's micro-deposit or database verification is done."""
+
+    AUTOMATICALLY_VERIFIED = "automatically_verified"
+    PENDING_AUTOMATIC_VERIFICATION = "pending_automatic_verification"
+    PENDING_MANUAL_VERIFICATION = "pending_manual_verification"
+    MANUALLY_VERIFIED = "manually_verified"
+    VERIFICATION_EXPIRED = "verification_expired"
+    VERIFICATION_FAILED = "verification_failed"
+    UNSENT = "unsent"
+    DATABASE_MATCHED = "database_matched"
+    DATABASE_INSIGHTS_PENDING = "database_insights_pending"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkDeliveryWebhookCallbackType(str, enum.Enum):
+    """Which Link callback a `LINK_CALLBACK` webhook carries."""
+
+    ON_SUCCESS = "ON_SUCCESS"
+    ON_EVENT = "ON_EVENT"
+    ON_EXIT = "ON_EXIT"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkDeliveryWebhookCommunicationMethod(str, enum.Enum):
+    """How a Hosted Link URL was sent, as a webhook reports it."""
+
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkDeliveryWebhookDeliveryStatus(str, enum.Enum):
+    """Whether sending the Hosted Link URL succeeded."""
+
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkEventName(str, enum.Enum):
+    """The name of something that happened in Link, such as `OPEN` or `HANDOFF`."""
+
+    BANK_INCOME_INSIGHTS_COMPLETED = "BANK_INCOME_INSIGHTS_COMPLETED"
+    CLOSE_OAUTH = "CLOSE_OAUTH"
+    ERROR = "ERROR"
+    EXIT = "EXIT"
+    FAIL_OAUTH = "FAIL_OAUTH"
+    HANDOFF = "HANDOFF"
+    ISSUE_FOLLOWED = "ISSUE_FOLLOWED"
+    OPEN = "OPEN"
+    OPEN_MY_PLAID = "OPEN_MY_PLAID"
+    OPEN_OAUTH = "OPEN_OAUTH"
+    SEARCH_INSTITUTION = "SEARCH_INSTITUTION"
+    SELECT_AUTH_TYPE = "SELECT_AUTH_TYPE"
+    SELECT_BRAND = "SELECT_BRAND"
+    SELECT_DEGRADED_INSTITUTION = "SELECT_DEGRADED_INSTITUTION"
+    SELECT_DOWN_INSTITUTION = "SELECT_DOWN_INSTITUTION"
+    SELECT_FILTERED_INSTITUTION = "SELECT_FILTERED_INSTITUTION"
+    SELECT_INSTITUTION = "SELECT_INSTITUTION"
+    SUBMIT_ACCOUNT_NUMBER = "SUBMIT_ACCOUNT_NUMBER"
+    SUBMIT_CREDENTIALS = "SUBMIT_CREDENTIALS"
+    SUBMIT_DOCUMENTS = "SUBMIT_DOCUMENTS"
+    SUBMIT_DOCUMENTS_ERROR = "SUBMIT_DOCUMENTS_ERROR"
+    SUBMIT_DOCUMENTS_SUCCESS = "SUBMIT_DOCUMENTS_SUCCESS"
+    SUBMIT_MFA = "SUBMIT_MFA"
+    SUBMIT_ROUTING_NUMBER = "SUBMIT_ROUTING_NUMBER"
+    TRANSITION_VIEW = "TRANSITION_VIEW"
+    VIEW_DATA_TYPES = "VIEW_DATA_TYPES"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkSessionSuccessMetadataTransferStatus(str, enum.Enum):
+    """Whether a transfer made through Transfer UI completed."""
+
+    COMPLETE = "COMPLETE"
+    INCOMPLETE = "INCOMPLETE"
+    NONE = "None"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LinkTokenCreateRequestAppearanceMode(str, enum.Enum):
+    """Light, dark or the system's appearance for Link."""
+
+    LIGHT = "LIGHT"
+    DARK = "DARK"
+    SYSTEM = "SYSTEM"
+    NONE = "None"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LoanAccountSubtype(str, enum.Enum):
+    """Subtypes of loan accounts, for account filters."""
+
+    AUTO = "auto"
+    BUSINESS = "business"
+    COMMERCIAL = "commercial"
+    CONSTRUCTION = "construction"
+    CONSUMER = "consumer"
+    HOME_EQUITY = "home equity"
+    LOAN = "loan"
+    MORTGAGE = "mortgage"
+    OVERDRAFT = "overdraft"
+    LINE_OF_CREDIT = "line of credit"
+    STUDENT = "student"
+    OTHER = "other"
+    ALL = "all"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class NetworkInsightsVersion(str, enum.Enum):
+    """Version of Network Insights."""
+
+    NI1 = "NI1"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OtherAccountSubtype(str, enum.Enum):
+    """Subtypes of accounts of type other, for account filters."""
+
+    OTHER = "other"
+    ALL = "all"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PlaidErrorType(str, enum.Enum):
+    """Broad classes of Plaid errors; each maps to one exception class."""
+
+    INVALID_REQUEST = "INVALID_REQUEST"
+    INVALID_RESULT = "INVALID_RESULT"
+    INVALID_INPUT = "INVALID_INPUT"
+    INSTITUTION_ERROR = "INSTITUTION_ERROR"
+    RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
+    API_ERROR = "API_ERROR"
+    ITEM_ERROR = "ITEM_ERROR"
+    ASSET_REPORT_ERROR = "ASSET_REPORT_ERROR"
+    BASE_REPORT_ERROR = "BASE_REPORT_ERROR"
+    RECAPTCHA_ERROR = "RECAPTCHA_ERROR"
+    OAUTH_ERROR = "OAUTH_ERROR"
+    PAYMENT_ERROR = "PAYMENT_ERROR"
+    BANK_TRANSFER_ERROR = "BANK_TRANSFER_ERROR"
+    INCOME_VERIFICATION_ERROR = "INCOME_VERIFICATION_ERROR"
+    MICRODEPOSITS_ERROR = "MICRODEPOSITS_ERROR"
+    SANDBOX_ERROR = "SANDBOX_ERROR"
+    PARTNER_ERROR = "PARTNER_ERROR"
+    SIGNAL_ERROR = "SIGNAL_ERROR"
+    TRANSACTIONS_ERROR = "TRANSACTIONS_ERROR"
+    TRANSACTION_ERROR = "TRANSACTION_ERROR"
+    TRANSFER_ERROR = "TRANSFER_ERROR"
+    CHECK_REPORT_ERROR = "CHECK_REPORT_ERROR"
+    CONSUMER_REPORT_ERROR = "CONSUMER_REPORT_ERROR"
+    USER_ERROR = "USER_ERROR"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PlaidLendScoreVersion(str, enum.Enum):
+    """Version of LendScore."""
+
+    V1_0 = "v1.0"
+    V2_0 = "v2.0"
+    LS1 = "LS1"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PrismCashScoreVersion(str, enum.Enum):
+    """Version of Prism CashScore."""
+
+    _4_1 = "4.1"
+    _4 = "4"
+    _3_LITE = "3_lite"
+    _3 = "3"
+    NONE = "None"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PrismDetectVersion(str, enum.Enum):
+    """Version of Prism Detect."""
+
+    _4_1 = "4.1"
+    _4 = "4"
+    NONE = "None"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PrismExtendVersion(str, enum.Enum):
+    """Version of Prism Extend."""
+
+    _4_1 = "4.1"
+    _4 = "4"
+    NONE = "None"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PrismFirstDetectVersion(str, enum.Enum):
+    """Version of Prism FirstDetect."""
+
+    _3 = "3"
+    NONE = "None"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PrismInsightsVersion(str, enum.Enum):
+    """Version of Prism Insights."""
+
+    _4_1 = "4.1"
+    _4 = "4"
+    _3 = "3"
+    NONE = "None"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Products(str, enum.Enum):
+    """Plaid products a link token can initialise."""
+
+    ASSETS = "assets"
+    AUTH = "auth"
+    BALANCE = "balance"
+    BALANCE_PLUS = "balance_plus"
+    BEACON = "beacon"
+    IDENTITY = "identity"
+    IDENTITY_MATCH = "identity_match"
+    INVESTMENTS = "investments"
+    INVESTMENTS_AUTH = "investments_auth"
+    LIABILITIES = "liabilities"
+    PAYMENT_INITIATION = "payment_initiation"
+    IDENTITY_VERIFICATION = "identity_verification"
+    TRANSACTIONS = "transactions"
+    CREDIT_DETAILS = "credit_details"
+    INCOME = "income"
+    INCOME_VERIFICATION = "income_verification"
+    STANDING_ORDERS = "standing_orders"
+    TRANSFER = "transfer"
+    EMPLOYMENT = "employment"
+    RECURRING_TRANSACTIONS = "recurring_transactions"
+    TRANSACTIONS_REFRESH = "transactions_refresh"
+    SIGNAL = "signal"
+    STATEMENTS = "statements"
+    PROCESSOR_PAYMENTS = "processor_payments"
+    PROCESSOR_IDENTITY = "processor_identity"
+    PROFILE = "profile"
+    CRA_BASE_REPORT = "cra_base_report"
+    CRA_INCOME_INSIGHTS = "cra_income_insights"
+    CRA_PARTNER_INSIGHTS = "cra_partner_insights"
+    CRA_NETWORK_INSIGHTS = "cra_network_insights"
+    CRA_CASHFLOW_INSIGHTS = "cra_cashflow_insights"
+    CRA_MONITORING = "cra_monitoring"
+    CRA_LEND_SCORE = "cra_lend_score"
+    CRA_PLAID_CREDIT_SCORE = "cra_plaid_credit_score"
+    LAYER = "layer"
+    PAY_BY_BANK = "pay_by_bank"
+    PROTECT_LINKED_BANK = "protect_linked_bank"
+    PROTECT_TRANSACTIONS = "protect_transactions"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class UserStatedIncomeSourceCategory(str, enum.Enum):
+    """Categories of a declared income source."""
+
+    OTHER = "OTHER"
+    SALARY = "SALARY"
+    UNEMPLOYMENT = "UNEMPLOYMENT"
+    CASH = "CASH"
+    GIG_ECONOMY = "GIG_ECONOMY"
+    RENTAL = "RENTAL"
+    CHILD_SUPPORT = "CHILD_SUPPORT"
+    MILITARY = "MILITARY"
+    RETIREMENT = "RETIREMENT"
+    LONG_TERM_DISABILITY = "LONG_TERM_DISABILITY"
+    BANK_INTEREST = "BANK_INTEREST"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class UserStatedIncomeSourceFrequency(str, enum.Enum):
+    """How often a declared income source pays."""
+
+    UNKNOWN = "UNKNOWN"
+    WEEKLY = "WEEKLY"
+    BIWEEKLY = "BIWEEKLY"
+    SEMI_MONTHLY = "SEMI_MONTHLY"
+    MONTHLY = "MONTHLY"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class UserStatedIncomeSourcePayType(str, enum.Enum):
+    """Whether a declared pay amount is gross or net."""
+
+    UNKNOWN = "UNKNOWN"
+    GROSS = "GROSS"
+    NET = "NET"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class WebhookEnvironmentValues(str, enum.Enum):
+    """The Plaid environment a webhook came from."""
+
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+APIClientID: TypeAlias = str
+"""Your Plaid client id; the session sends it as a header."""
+
+
+APISecret: TypeAlias = str
+"""Your Plaid secret; the session sends it as a header and never logs it."""
+
+
+AccessToken: TypeAlias = str
+"""A token granting access to one Item's data."""
+
+
+CityNullable: TypeAlias = str | None
+"""A city name."""
+
+
+CreditAccountSubtypes: TypeAlias = list[CreditAccountSubtype | str]
+"""A list of credit account subtypes."""
+
+
+DepositoryAccountSubtypes: TypeAlias = list[DepositoryAccountSubtype | str]
+"""A list of depository account subtypes."""
+
+
+FamilyNameField: TypeAlias = str
+"""A person's family name."""
+
+
+GenericCountryCode: TypeAlias = str
+"""A two-letter ISO 3166-1 country code."""
+
+
+GivenNameField: TypeAlias = str
+"""A person's given name."""
+
+
+HostedLinkCompletionRedirectURI: TypeAlias = str
+"""Where hosted Link sends the user when done."""
+
+
+HostedLinkIsMobileApp: TypeAlias = bool
+"""Whether hosted Link opens inside a mobile app's web view."""
+
+
+HostedLinkURLLifetimeSeconds: TypeAlias = int
+"""How long a hosted Link URL stays valid, in seconds."""
+
+
+IDNumberValue: TypeAlias = str
+"""An identity document number, without formatting characters."""
+
+
+IdentityVerificationConsent: TypeAlias = bool
+"""Whether the user already agreed to share data for verification."""
+
+
+IdentityVerificationTemplateID: TypeAlias = str
+"""Id of an Identity Verification template."""
+
+
+InvestmentAccountSubtypes: TypeAlias = list[InvestmentAccountSubtype | str]
+"""A list of investment account subtypes."""
+
+
+ItemId: TypeAlias = str
+"""Plaid's id of an Item."""
+
+
+LimitedPurposeTypes: TypeAlias = list[LimitedPurposeType | str]
+"""The limited-purpose account uses a flow accepts."""
+
+
+LinkTokenCreateRequestRedirectUri: TypeAlias = str
+"""Where Link sends the user back after an OAuth institution; must be registered with Plaid."""
+
+
+LoanAccountSubtypes: TypeAlias = list[LoanAccountSubtype | str]
+"""A list of loan account subtypes."""
+
+
+NewUserID: TypeAlias = str
+"""The user id of Plaid's newer user API, which replaces `user` for some integrations."""
+
+
+OtherAccountSubtypes: TypeAlias = list[OtherAccountSubtype | str]
+"""A list of account subtypes of type other."""
+
+
+PostalCode: TypeAlias = str | None
+"""A postal or ZIP code."""
+
+
+Region: TypeAlias = str | None
+"""A state or province, as an ISO 3166-2 subdivision code."""
+
+
+RequestID: TypeAlias = str
+"""Plaid's id of one API request; quote it when asking Plaid for help."""
+
+
+Street2: TypeAlias = str | None
+"""Second address line, such as a flat number."""
+
+
+StreetNullable: TypeAlias = str | None
+"""First address line."""
+
+
+UserId: TypeAlias = str
+"""Plaid's id of a user record."""
 
 
 __all__ = [

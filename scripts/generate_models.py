@@ -313,13 +313,16 @@ def render_models(contract: Contract) -> str:
         "from ._model_base import Model\n\n"
         f'SPEC_VERSION: Final = "{contract.version}"\n\n'
     )
+    # Classes first, then enums, then aliases: the order the reference shows them in.
+    # The classes' annotations are strings (`from __future__ import annotations`), so
+    # they may name enums and aliases defined further down.
+    for obj in contract.objects:
+        out.append(render_object(obj))
     for schema in contract.enums:
         out.append(render_enum(schema))
     for alias in contract.aliases:
         type_ = f"{alias.type} | None" if alias.nullable else alias.type
         out.append(f'{alias.name}: TypeAlias = {type_}\n"""{alias.doc}"""\n\n')
-    for obj in contract.objects:
-        out.append(render_object(obj))
     names = sorted(
         [s.name for s in contract.enums]
         + [a.name for a in contract.aliases]
