@@ -298,17 +298,9 @@ def _token_request(args: argparse.Namespace) -> Any:
     if not args.json_input:
         return build_request(0, {"user_id": args.user_id}, _defaults(args), source="flag")
     name = "stdin" if args.json_input == "-" else args.json_input
+    data = _read_input(args.json_input, "--json-input")
     try:
-        if args.json_input == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            path = Path(args.json_input)
-            if path.is_dir():
-                raise CommandError(f"--json-input is a folder, not a file: {path}")
-            data = path.read_bytes()
         fields = json.loads(data.decode("utf-8-sig"))
-    except FileNotFoundError:
-        raise CommandError(f"no such --json-input file: {name}") from None
     except UnicodeDecodeError as error:
         raise CommandError(f"{name}: not UTF-8 (at byte {error.start + 1})") from None
     except json.JSONDecodeError as error:
@@ -455,11 +447,12 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
         # The first pass checks the journal and counts the rows: the bar gets a total and
         # an ETA, and the rows done by an earlier run show as done.
         summary.total = journal.check(read_records(args.input, encoding), args.input.name)
+        summary.skipped = journal.count_done(summary.total, retry_failed=args.retry_failed)
         progress = progress_display(
             not args.no_progress and sys.stderr.isatty(),
             sys.stderr,
             total=summary.total,
-            initial=journal.count_done(summary.total, retry_failed=args.retry_failed),
+            initial=summary.skipped,
         )
 
         async def run() -> None:

@@ -96,27 +96,31 @@ async def run_batch(
 ) -> None:
     """Create tokens for the rows not done yet, journaling a line per row.
 
-    `summary.total` is the input's row count, from the journal's check. `report` gets
+    `summary.total` and `summary.skipped` come from the journal's check. `report` gets
     one line per failed row. On cancellation (Ctrl-C) the results that finished are
     journaled, `summary.interrupted` is set, and the cancellation goes on.
     """
     started = time.perf_counter()
-    summary.skipped = journal.count_done(summary.total, retry_failed=retry_failed)
     pending: dict[int, Row] = {}
 
+    def failed(row: Row, error: PlaidLinkError, line: str) -> None:
+        summary.failed += 1
+        report(line)
+        journal.write({**_identity(row), "error": error_record(error)})
+
     def record(row: Row, result: BatchResult) -> None:
-        entry: dict[str, Any] = {"row": row.number, "user_id": row.user_id, "fp": row.fingerprint}
-        if result.response is not None:
-            summary.created += 1
-            entry["link_token"] = result.response.link_token
-            entry["expiration"] = format_datetime(result.response.expiration)
-            entry["request_id"] = result.response.request_id
-        else:
-            assert result.error is not None
-            summary.failed += 1
-            entry["error"] = error_record(result.error)
-            report(f"row {row.number}: {result.error}")
-        journal.write(entry)
+        if not result.ok:
+            failed(row, result.error, f"row {row.number}: {result.error}")
+            return
+        summary.created += 1
+        journal.write(
+            {
+                **_identity(row),
+                "link_token": result.response.link_token,
+                "expiration": format_datetime(result.response.expiration),
+                "request_id": result.response.request_id,
+            }
+        )
 
     def requests() -> Iterator[LinkTokenCreateRequest]:
         index = 0
@@ -125,16 +129,7 @@ async def run_batch(
                 continue
             if row.request is None:
                 assert row.error is not None
-                summary.failed += 1
-                report(str(row.error))
-                journal.write(
-                    {
-                        "row": row.number,
-                        "user_id": row.user_id,
-                        "fp": row.fingerprint,
-                        "error": error_record(row.error),
-                    }
-                )
+                failed(row, row.error, str(row.error))
                 continue
             pending[index] = row
             index += 1
@@ -161,6 +156,11 @@ async def run_batch(
             if not is_fatal(result.error):
                 record(row, result)
         summary.seconds = time.perf_counter() - started
+
+
+def _identity(row: Row) -> dict[str, Any]:
+    # What every journal line says of its input row, so that a resume can check it.
+    return {"row": row.number, "user_id": row.user_id, "fp": row.fingerprint}
 
 
 class TextProgress:

@@ -7,14 +7,12 @@ call. The sets are bounded: their keys come from the models' field paths.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Final
 
-from ._tolerant import Drift
+from ._tolerant import Drift, path_pattern
 
 logger: Final = logging.getLogger("plaid_link_async")
 
-_INDEX: Final = re.compile(r"\[\d+\]")
 _SEEN_MAX: Final = 10_000
 _enum_seen: set[tuple[str, str, str]] = set()
 _drift_seen: set[tuple[str, str]] = set()
@@ -22,7 +20,7 @@ _drift_seen: set[tuple[str, str]] = set()
 
 def warn_unknown_enum(endpoint: str, path: str, value: str, nearest: list[str]) -> None:
     # Once per field and value: a typo shows at once, a newer value does not flood logs.
-    key = (endpoint, _INDEX.sub("[]", path), value)
+    key = (endpoint, path_pattern(path), value)
     if key in _enum_seen or len(_enum_seen) >= _SEEN_MAX:
         return
     _enum_seen.add(key)

@@ -10,9 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import attrs
-
-from ._exceptions import PlaidLinkError
 from ._model_base import Model
 from ._redact import MASK
 
@@ -62,16 +59,9 @@ class Scrubber:
                 setattr(error, name, self._model(value))
 
     def _model(self, model: Model) -> Model:
-        from ._converter import from_dict, to_dict
+        from ._converter import to_dict
+        from ._tolerant import read_tolerantly
 
-        try:
-            return from_dict(type(model), self.data(to_dict(model)))
-        except PlaidLinkError:
-            # Cannot happen for models read from JSON; if it did, keep the top-level
-            # text and drop the rest rather than keep the secret.
-            fields = {
-                field.name: self.text(value)
-                for field in attrs.fields(type(model))
-                if isinstance(value := getattr(model, field.name), str)
-            }
-            return attrs.evolve(model, extra={}, **fields)
+        # Tolerantly: a scrubbed value that no longer fits its field reads None.
+        scrubbed, _ = read_tolerantly(type(model), self.data(to_dict(model)), lenient_top=True)
+        return scrubbed

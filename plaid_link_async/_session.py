@@ -402,33 +402,15 @@ class AsyncLinkSession(EndpointMethods):
         on_error: Callable[[PlaidLinkError], None] | None = None,
         *,
         strict: bool | None = None,
-    ) -> _Outcome:
-        tracing = self._tracing
-        if tracing is None:
-            return await self._run(name, request, timeout, retry, on_error, strict)
-        with tracing.call(name, self._routes[name].url) as span:
-            try:
-                outcome = await self._run(name, request, timeout, retry, on_error, strict)
-            except PlaidLinkError as error:
-                tracing.failed(span, error)
-                raise
-            request_id = getattr(outcome.result, "request_id", None)
-            tracing.succeeded(span, outcome.raw.status, outcome.attempts, request_id)
-            return outcome
-
-    async def _run(
-        self,
-        name: str,
-        request: Model,
-        timeout: float | Timeout | None,
-        retry: RetryPolicy | None,
-        on_error: Callable[[PlaidLinkError], None] | None,
-        strict: bool | None,
+        traced: bool = False,
     ) -> _Outcome:
         """Send `request` to endpoint `name`, retrying as `retry` says.
 
         `on_error` sees every failed attempt, retried or not (the batch slows down on it).
         """
+        if self._tracing is not None and not traced:
+            # Only a traced call pays for the span and its extra frame.
+            return await self._traced(name, request, timeout, retry, on_error, strict)
         if self._view_closed:
             raise SessionClosedError("this view of an AsyncLinkSession is closed")
         route = self._routes[name]
@@ -475,6 +457,29 @@ class AsyncLinkSession(EndpointMethods):
                         on_error(error)
                     raise
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def _traced(
+        self,
+        name: str,
+        request: Model,
+        timeout: float | Timeout | None,
+        retry: RetryPolicy | None,
+        on_error: Callable[[PlaidLinkError], None] | None,
+        strict: bool | None,
+    ) -> _Outcome:
+        tracing = self._tracing
+        assert tracing is not None
+        with tracing.call(name, self._routes[name].url) as span:
+            try:
+                outcome = await self._call(
+                    name, request, timeout, retry, on_error, strict=strict, traced=True
+                )
+            except PlaidLinkError as error:
+                tracing.failed(span, error)
+                raise
+            request_id = getattr(outcome.result, "request_id", None)
+            tracing.succeeded(span, outcome.raw.status, outcome.attempts, request_id)
+            return outcome
 
     def _before_sleep(
         self, route: _Route, policy: RetryPolicy, started: float

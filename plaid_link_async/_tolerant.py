@@ -51,13 +51,18 @@ class Drift:
     @property
     def pattern(self) -> str:
         """The path without list indices: the same drift in every event is one pattern."""
-        return _INDEX.sub("[]", self.path)
+        return path_pattern(self.path)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
 
 
 _INDEX: Final = re.compile(r"\[\d+\]")
+
+
+def path_pattern(path: str) -> str:
+    """`path` without list indices: `events[2].event_id` -> `events[].event_id`."""
+    return _INDEX.sub("[]", path)
 
 
 def read_tolerantly(

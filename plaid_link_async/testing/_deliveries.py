@@ -97,11 +97,14 @@ class WebhookDelivery:
 class Deliverer:
     """Sends webhooks for one fake server, from its own event loop."""
 
-    def __init__(self, signer: WebhookSigner, time_scale: float) -> None:
+    def __init__(
+        self, signer: WebhookSigner, time_scale: float, faults: list[WebhookFault]
+    ) -> None:
         self.signer = signer
         self.time_scale = time_scale
         self.deliveries: list[WebhookDelivery] = []
-        self.faults: list[WebhookFault] = []
+        #: The fake's own queue, shared: faults injected before or after this exists.
+        self.faults = faults
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._impostor: WebhookSigner | None = None
@@ -112,13 +115,14 @@ class Deliverer:
         fault = next((f for f in self.faults if f.code in (None, code)), None)
         if fault is not None:
             self.faults.remove(fault)
+        self._start(url, payload, fault)
+        if fault is not None and fault.kind == WebhookFaultKind.DUPLICATE:
+            self._start(url, payload, None)
+
+    def _start(self, url: str, payload: Mapping[str, Any], fault: WebhookFault | None) -> None:
         task = asyncio.get_running_loop().create_task(self._deliver(url, dict(payload), fault))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        if fault is not None and fault.kind == WebhookFaultKind.DUPLICATE:
-            again = asyncio.get_running_loop().create_task(self._deliver(url, dict(payload), None))
-            self._tasks.add(again)
-            again.add_done_callback(self._tasks.discard)
 
     async def settle(self, timeout: float) -> None:
         """Wait until every delivery has succeeded or given up (or `timeout` passed)."""

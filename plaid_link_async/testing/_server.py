@@ -158,8 +158,6 @@ class FakePlaidServer:
         self._deliverer: Deliverer | None = None
         self._webhook_faults: list[WebhookFault] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: URLs of webhooks not sent because the `webhooks` extra is not installed.
-        self._unsent: list[str] = []
         self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(
             collections.deque
         )
@@ -413,9 +411,6 @@ class FakePlaidServer:
     def inject_webhook(self, *faults: WebhookFault) -> None:
         """Queue `faults` for the next webhook deliveries, one each, in order."""
         self._webhook_faults.extend(faults)
-        if self._deliverer is not None:
-            self._deliverer.faults.extend(self._webhook_faults)
-            self._webhook_faults.clear()
 
     async def webhooks_settled(self, timeout: float = 10.0) -> None:
         """Wait until every webhook has been answered 200 or given up on."""
@@ -434,13 +429,10 @@ class FakePlaidServer:
         if self._deliverer is None:
             try:
                 signer = self.webhook_signer
-            except PlaidLinkError:  # no `webhooks` extra: nothing can be signed
-                self._unsent.append(url)
+            except PlaidLinkError:  # no `webhooks` extra: nothing can be signed or sent
                 return
-            self._deliverer = Deliverer(signer, self._webhook_time_scale)
+            self._deliverer = Deliverer(signer, self._webhook_time_scale, self._webhook_faults)
         deliverer = self._deliverer
-        deliverer.faults.extend(self._webhook_faults)
-        self._webhook_faults.clear()
         if not _is_loopback_url(url):
             deliverer.deliveries.append(
                 WebhookDelivery(
