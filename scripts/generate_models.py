@@ -418,41 +418,40 @@ if TYPE_CHECKING:
     from ._retry import RetryPolicy
 
 
-class EndpointMethods:
-    \"\"\"One coroutine per operation of the contract.\"\"\"
+"""
+
+
+def _class_header(name: str, doc: str, path: str, returns: str) -> str:
+    """A mixin's head: its docstring and the request path it expects its host to have."""
+    return f"""
+
+class {name}:
+    \"\"\"{doc}\"\"\"
 
     __slots__ = ()
 
     if TYPE_CHECKING:
 
-        async def _request(
+        async def {path}(
             self,
             name: str,
             request: Model,
             timeout: float | Timeout | None,
             retry: RetryPolicy | None,
             strict: bool | None,
-        ) -> Model: ...
+        ) -> {returns}: ...
 """
 
-RAW_HEADER = """
 
-class RawEndpointMethods:
-    \"\"\"The same operations, each returning a `RawAPIResponse` (status, headers, timing).\"\"\"
-
-    __slots__ = ()
-
-    if TYPE_CHECKING:
-
-        async def _raw(
-            self,
-            name: str,
-            request: Model,
-            timeout: float | Timeout | None,
-            retry: RetryPolicy | None,
-            strict: bool | None,
-        ) -> RawAPIResponse[Model]: ...
-"""
+ENDPOINT_HEADER = _class_header(
+    "EndpointMethods", "One coroutine per operation of the contract.", "_request", "Model"
+)
+RAW_HEADER = _class_header(
+    "RawEndpointMethods",
+    "The same operations, each returning a `RawAPIResponse` (status, headers, timing).",
+    "_raw",
+    "RawAPIResponse[Model]",
+)
 
 RAISES = """
         Raises:
@@ -463,7 +462,7 @@ RAISES = """
 
 
 def render_api(contract: Contract) -> str:
-    out = [HEADER.format(version=contract.version), API_HEADER]
+    out = [HEADER.format(version=contract.version), API_HEADER, ENDPOINT_HEADER]
     for op in contract.operations:
         out.append(_render_method(op, raw=False))
     out.append(RAW_HEADER)
