@@ -97,7 +97,7 @@ async def test_the_process_fake_is_driven_over_its_control_api(
 STYLE_TEST = """
 import pytest
 
-from plaid_link_async import AsyncLinkSession
+from plaid_link_async import AsyncLinkSession, PlaidTimeoutError
 from plaid_link_async import models as m
 from plaid_link_async.testing import DEFAULT_SECRET, Fault
 
@@ -125,6 +125,22 @@ async def test_process_fake(fake_plaid_process):
     assert len(fake_plaid_process.requests) == 1
 
 
+{marker}
+async def test_in_loop_fake(fake_plaid, plaid_session):
+    fake_plaid.inject("link_token_create", Fault.server_error(503))
+    created = await plaid_session.link_token_create(REQUEST)
+    assert created.link_token.startswith("link-sandbox-")
+    assert len(fake_plaid.requests) == 2
+
+
+{marker}
+async def test_in_loop_factory(fake_plaid, plaid_session_factory):
+    plaid = plaid_session_factory(strict=True, timeout=0.5)
+    fake_plaid.inject("link_token_create", Fault.hang(5))
+    with pytest.raises(PlaidTimeoutError):
+        await plaid.link_token_create(REQUEST)
+
+
 def test_sync_thread_fake(fake_plaid_thread):
     fake_plaid_thread.reset()
     assert fake_plaid_thread.requests == []
@@ -132,19 +148,25 @@ def test_sync_thread_fake(fake_plaid_thread):
 
 
 @pytest.mark.parametrize(
-    ("plugin", "marker"), [("asyncio", "@pytest.mark.asyncio"), ("anyio", "@pytest.mark.anyio")]
+    ("plugins", "marker"),
+    [
+        ("asyncio", "@pytest.mark.asyncio"),
+        ("anyio", "@pytest.mark.anyio"),
+        # The `testing` extra installs pytest-asyncio; anyio tests must work beside it.
+        ("anyio+asyncio", "@pytest.mark.anyio"),
+    ],
 )
-def test_the_thread_and_process_fixtures_work_under_each_async_plugin(
-    pytester: pytest.Pytester, plugin: str, marker: str
+def test_every_fixture_works_under_each_async_plugin(
+    pytester: pytest.Pytester, plugins: str, marker: str
 ) -> None:
     pytester.makepyfile(test_style=STYLE_TEST.format(marker=marker))
-    if plugin == "anyio":
+    if "anyio" in plugins:
         pytester.makeconftest(ANYIO_CONFTEST)
-    else:
+    if "asyncio" in plugins.split("+"):
         pytester.makeini(ASYNCIO_INI)
-    options = ["-p", "no:asyncio"] if plugin == "anyio" else []
+    options = [] if "asyncio" in plugins.split("+") else ["-p", "no:asyncio"]
     result = pytester.runpytest_subprocess("-W", "error", "-q", *options)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=5)
 
 
 ANYIO_CONFTEST = """

@@ -1,8 +1,8 @@
 """pytest fixtures for the fake Plaid server, registered through `pytest11`.
 
 - `fake_plaid`, `plaid_session` and `plaid_session_factory`: async fixtures, the fake
-  in the test's own loop (pytest-asyncio, strict or auto mode: the `testing` extra
-  installs it);
+  in the test's own loop (pytest-asyncio in strict or auto mode, which the `testing`
+  extra installs, or anyio's plugin with an `asyncio` backend);
 - `fake_plaid_thread`: the fake in a background thread, for sync tests, FastAPI's
   `TestClient` and any code that blocks the test's loop or runs its own;
 - `fake_plaid_process`: the fake in a child process, driven over its control API.
