@@ -28,9 +28,13 @@ class AccountFiltersResponse(Model):
     """The account filters a link token was created with."""
 
     depository: DepositoryFilter | None = None
+    """The filter for depository accounts."""
     credit: CreditFilter | None = None
+    """The filter for credit accounts."""
     loan: LoanFilter | None = None
+    """The filter for loan accounts."""
     investment: InvestmentFilter | None = None
+    """The filter for investment (brokerage) accounts."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -38,9 +42,11 @@ class CraCheckReportHomeLendingReportOptions(Model):
     """Options for a home lending (verification) report."""
 
     reports_requested: list[CraCheckReportVerificationGetReportType | str]
+    """The home lending reports to make."""
     employment_refresh_options: CraCheckReportVerificationGetEmploymentRefreshOptions | None = (
         attrs.field(default=None, metadata={"nullable": True})
     )
+    """Settings for the Employment Refresh report."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -48,6 +54,7 @@ class CraCheckReportVerificationGetEmploymentRefreshOptions(Model):
     """Options for an employment refresh report."""
 
     days_requested: int = attrs.field(metadata={"maximum": 731})
+    """Days of data for the Employment Refresh report; at most 731."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -55,16 +62,25 @@ class CraPartnerInsightsBaseFicoScore(Model):
     """The bureau FICO score an UltraFICO request starts from."""
 
     bureau: CraPartnerInsightsBureau | str
+    """The credit bureau that gave the base score."""
     score: int
+    """The base FICO score."""
     base_fico_score_version: CraPartnerInsightsBaseFicoScoreVersion | str
+    """The base FICO score's model version."""
     reason_codes: list[str] | None = attrs.field(default=None, metadata={"max_items": 4})
+    """Reason codes of the score, most important first; at most four."""
     reason_code_1: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Deprecated: the first of `reason_codes`."""
     reason_code_2: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Deprecated: the second of `reason_codes`."""
     reason_code_3: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Deprecated: the third of `reason_codes`."""
     reason_code_4: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Deprecated: the fourth of `reason_codes`."""
     did_inquiries_adversely_affect_score: bool | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Whether inquiries lowered the score without a reason code saying so (the FACTA flag)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -72,8 +88,11 @@ class CraPartnerInsightsFicoInput(Model):
     """FICO settings of a Partner Insights flow."""
 
     fico_lender_id: str
+    """The lender's id at FICO (its Lender Org ID); needed for UltraFICO."""
     lender_application_id: str
+    """Your id of the application, known across FICO's systems."""
     ultrafico_score_requests: list[CraPartnerInsightsUltraFicoScoreRequest]
+    """The UltraFICO scores to make, each with what it needs."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -81,9 +100,13 @@ class CraPartnerInsightsUltraFicoScoreRequest(Model):
     """What one UltraFICO score needs."""
 
     ultrafico_score_version: CraPartnerInsightsUltraFicoScoreVersion | str
+    """The UltraFICO score version."""
     base_fico_score: CraPartnerInsightsBaseFicoScore
+    """The bureau FICO score the UltraFICO score starts from."""
     fico_scoring_request_id: str | None = None
+    """FICO's id of a scoring request; only in FICO-led flows."""
     request_correlation_id: str | None = None
+    """Your id to match a scoring request with its result."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -91,6 +114,7 @@ class CreditFilter(Model):
     """Account subtypes to show for credit accounts."""
 
     account_subtypes: list[CreditAccountSubtype | str]
+    """The subtypes to show; all of them if unset."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -98,9 +122,13 @@ class CreditSessionDocumentIncomeResult(Model):
     """How many income documents of each kind the user uploaded."""
 
     num_paystubs_uploaded: int
+    """How many pay stubs the user uploaded."""
     num_w2s_uploaded: int
+    """How many W-2 forms the user uploaded."""
     num_bank_statements_uploaded: int
+    """How many bank statements the user uploaded."""
     num_1099s_uploaded: int
+    """How many 1099 forms the user uploaded."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -108,7 +136,9 @@ class DepositoryFilter(Model):
     """Account subtypes to show for depository accounts."""
 
     account_subtypes: list[DepositoryAccountSubtype | str]
+    """The subtypes to show; all of them if unset."""
     limited_purpose_types: list[LimitedPurposeType | str] | None = None
+    """Limited-purpose checking accounts the user may connect."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -116,7 +146,9 @@ class IdentityVerificationRequestUserName(Model):
     """The user's legal name, to prefill Identity Verification."""
 
     given_name: str
+    """The user's given name; 1 to 100 characters, not all blank."""
     family_name: str
+    """The user's family name; 1 to 100 characters, not all blank."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -124,7 +156,9 @@ class IncomeInsightsFilter(Model):
     """Income categories to keep in Income Insights; a default set when none are given."""
 
     included_categories: list[str]
+    """Income categories to keep."""
     excluded_categories: list[str] | None = None
+    """Income categories to leave out."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -132,6 +166,7 @@ class InvestmentFilter(Model):
     """Account subtypes to show for investment accounts."""
 
     account_subtypes: list[InvestmentAccountSubtype | str]
+    """The subtypes to show; all of them if unset."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -139,11 +174,17 @@ class ItemAddResultWebhook(Model):
     """Webhook `LINK`/`ITEM_ADD_RESULT`: one Item was added in a Hosted or Multi-Item session; carries its public token."""
 
     webhook_type: str
+    """The webhook's family."""
     webhook_code: str
+    """The webhook's kind within its family."""
     link_session_id: str
+    """Plaid's id of one run of Link; quote it to Plaid support."""
     link_token: str
+    """The link token the session ran with."""
     public_token: str
+    """The public token of the Item added, to exchange."""
     environment: WebhookEnvironmentValues | str
+    """The Plaid environment that sent the webhook."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -151,6 +192,7 @@ class ItemPublicTokenExchangeRequest(Model):
     """Body of `/item/public_token/exchange`: the public token Link gave you."""
 
     public_token: str
+    """The public token Link's onSuccess gave you."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -158,8 +200,11 @@ class ItemPublicTokenExchangeResponse(Model):
     """Answer of `/item/public_token/exchange`: the Item's lasting access token and id."""
 
     access_token: str
+    """The Item's lasting access token; store it safely (it is masked in every repr)."""
     item_id: str
+    """The id of the Item the access token opens."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -167,14 +212,23 @@ class JWKPublicKey(Model):
     """A public key in JSON Web Key form (EC P-256), used to check webhook signatures."""
 
     alg: str
+    """The key's algorithm, such as `ES256`."""
     crv: str
+    """The key's elliptic curve, such as `P-256`."""
     kid: str
+    """The key's id, matching the `kid` of the JWTs it signs."""
     kty: str
+    """The key's type, such as `EC`."""
     use: str
+    """What the key is for (`sig`: signatures)."""
     x: str
+    """The curve point's x coordinate, base64url-encoded."""
     y: str
+    """The curve point's y coordinate, base64url-encoded."""
     created_at: int
+    """When the key was made, in Unix seconds."""
     expired_at: int | None = attrs.field(metadata={"nullable": True})
+    """When the key expired, in Unix seconds; `None` while it is valid."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -182,12 +236,19 @@ class LinkCallbackMetadata(Model):
     """What a Link callback of a Hosted Link session carried: event, status, accounts."""
 
     callback_type: LinkDeliveryWebhookCallbackType | str | None = None
+    """Which callback this is: success, exit or event."""
     event_name: LinkEventName | str | None = None
+    """The event, for an event callback."""
     status: str | None = None
+    """Where in the flow the user left, for an exit."""
     link_session_id: str | None = None
+    """Plaid's id of one run of Link; quote it to Plaid support."""
     request_id: str | None = None
+    """The id of Link's last request to Plaid."""
     institution: LinkDeliveryInstitution | None = None
+    """The institution, or `None` for an Item made by micro-deposits."""
     accounts: list[LinkDeliveryAccount] | None = None
+    """The accounts connected (only those chosen, if Account Select is on)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -195,12 +256,19 @@ class LinkDeliveryAccount(Model):
     """An account connected through Hosted Link, as the delivery reports it."""
 
     id: str | None = None
+    """Plaid's `account_id` of the account."""
     name: str | None = None
+    """The account's official name."""
     mask: str | None = None
+    """The last 2 to 4 characters of the account number; not always unique."""
     type: str | None = None
+    """The account type, such as `depository` or `credit`."""
     subtype: str | None = None
+    """The account subtype, such as `checking`."""
     verification_status: LinkDeliveryVerificationStatus | str | None = None
+    """Where micro-deposit or database verification of the account stands."""
     class_type: str | None = None
+    """Whether the micro-deposit account is `business` or `personal`."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -208,11 +276,17 @@ class LinkDeliveryCallbackWebhook(Model):
     """Webhook `LINK_DELIVERY`/`LINK_CALLBACK`: a Link callback (success, exit, event) of a Hosted Link session."""
 
     webhook_type: str
+    """The webhook's family."""
     webhook_code: str
+    """The webhook's kind within its family."""
     link_delivery_session_id: str
+    """Plaid's id of a Hosted Link session."""
     timestamp: str
+    """When it happened, as an ISO 8601 string."""
     link_callback_metadata: LinkCallbackMetadata
+    """What the hosted session reported back."""
     error: PlaidError | None = attrs.field(default=None, metadata={"nullable": True})
+    """The error, if there was one."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -220,7 +294,9 @@ class LinkDeliveryCommunicationMethod(Model):
     """Where to send a Hosted Link URL: by SMS or email, and to which address."""
 
     method: LinkDeliveryDeliveryMethod | str | None = None
+    """How to send the URL: `SMS` or `EMAIL`."""
     address: str | None = None
+    """The phone number (E.164) or email address to send the URL to."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -228,7 +304,9 @@ class LinkDeliveryCreateRequest(Model):
     """Body of `/link_delivery/create`: the hosted link token and how to send its URL."""
 
     link_token: str
+    """A link token created with `hosted_link`."""
     options: LinkDeliveryOptions | None = None
+    """Settings of the delivery, such as its recipient."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -236,8 +314,11 @@ class LinkDeliveryCreateResponse(Model):
     """Answer of `/link_delivery/create`: the Hosted Link URL and its delivery session id."""
 
     link_delivery_url: str
+    """The Hosted Link URL that was sent."""
     link_delivery_session_id: str
+    """The hosted session's id: the link token without its `link-{env}-` prefix."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -245,6 +326,7 @@ class LinkDeliveryGetRequest(Model):
     """Body of `/link_delivery/get`: the delivery session to look up."""
 
     link_delivery_session_id: str
+    """The id `/link_delivery/create` returned."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -252,11 +334,17 @@ class LinkDeliveryGetResponse(Model):
     """Answer of `/link_delivery/get`: how far the user got, and what Link returned."""
 
     status: LinkDeliverySessionStatus | str
+    """Where the hosted session stands: created, opened, completed or expired."""
     created_at: datetime.datetime
+    """When the hosted session was created."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
     completed_at: datetime.datetime | None = attrs.field(default=None, metadata={"nullable": True})
+    """When the user finished the hosted session."""
     access_tokens: list[str] | None = attrs.field(default=None, metadata={"nullable": True})
+    """Access tokens of the Items added in the session."""
     item_ids: list[str] | None = attrs.field(default=None, metadata={"nullable": True})
+    """Ids of the Items added in the session."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -264,7 +352,9 @@ class LinkDeliveryInstitution(Model):
     """The institution a Hosted Link session connected to."""
 
     name: str | None = None
+    """The institution's full name."""
     institution_id: str | None = None
+    """Plaid's id of the institution."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -272,7 +362,9 @@ class LinkDeliveryMetadata(Model):
     """How a Hosted Link URL was sent and whether it arrived."""
 
     communication_method: LinkDeliveryWebhookCommunicationMethod | str | None = None
+    """How the URL was sent."""
     delivery_status: LinkDeliveryWebhookDeliveryStatus | str | None = None
+    """Whether the URL reached the user."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -280,6 +372,7 @@ class LinkDeliveryOptions(Model):
     """Optional settings of a Hosted Link delivery, such as the recipient."""
 
     recipient: LinkDeliveryRecipient | None = None
+    """Who receives the URL; leave it out if unknown."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -287,7 +380,9 @@ class LinkDeliveryRecipient(Model):
     """Who receives a Hosted Link URL: their contact methods and names."""
 
     communication_methods: list[LinkDeliveryCommunicationMethod] | None = None
+    """Where to send the URL; leave it out if no delivery is needed."""
     first_name: str | None = None
+    """The recipient's first name, used in the message."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -295,9 +390,13 @@ class LinkEvent(Model):
     """One event of a Link session, such as opening an institution or submitting credentials."""
 
     event_name: str
+    """What happened, such as `OPEN` or `HANDOFF`."""
     timestamp: str
+    """When it happened, as an ISO 8601 string."""
     event_id: str
+    """A UUID of the event, to drop duplicates with."""
     event_metadata: LinkEventMetadata
+    """Details of the event."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -305,20 +404,35 @@ class LinkEventMetadata(Model):
     """Details of a Link event; which keys are present depends on the event."""
 
     error_code: str | None = None
+    """The code of the error the user met (`ERROR`, `EXIT`)."""
     error_message: str | None = None
+    """The message of the error the user met."""
     error_type: str | None = None
+    """The category of the error the user met."""
     exit_status: str | None = None
+    """Where in the flow the user left (`EXIT`)."""
     institution_id: str | None = None
+    """The institution the user chose."""
     institution_name: str | None = None
+    """The institution's name."""
     institution_search_query: str | None = None
+    """What the user searched for (`SEARCH_INSTITUTION`)."""
     request_id: str | None = None
+    """The id of Link's last request to Plaid."""
     mfa_type: str | None = None
+    """The kind of multi-factor step met: code, device, questions or selections."""
     view_name: str | None = None
+    """The Link pane shown next (`TRANSITION_VIEW`)."""
     selection: str | None = None
+    """The verification method or Auth flow the user chose."""
     brand_name: str | None = None
+    """The brand the user picked."""
     match_reason: str | None = None
+    """Why the institution was matched, such as `returning_user`."""
     routing_number: str | None = None
+    """The routing number the user typed for micro-deposits."""
     account_number_mask: str | None = None
+    """The mask of an account number the user typed (`SUBMIT_ACCOUNT_NUMBER`)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -326,10 +440,15 @@ class LinkEventsWebhook(Model):
     """Webhook `LINK`/`EVENTS`: the events of a Link session (sent again if the user comes back)."""
 
     webhook_type: str
+    """The webhook's family."""
     webhook_code: str
+    """The webhook's kind within its family."""
     events: list[LinkEvent]
+    """The events of the session, in order."""
     link_session_id: str
+    """Plaid's id of one run of Link; quote it to Plaid support."""
     link_token: str
+    """The link token the session ran with."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -337,6 +456,7 @@ class LinkOAuthCorrelationIdExchangeRequest(Model):
     """Body of `/link/oauth/correlation_id/exchange`: the id from the OAuth redirect."""
 
     link_correlation_id: str
+    """The correlation id from the OAuth redirect URI."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -344,7 +464,9 @@ class LinkOAuthCorrelationIdExchangeResponse(Model):
     """Answer of `/link/oauth/correlation_id/exchange`: the link token behind the id."""
 
     link_token: str
+    """The link token behind the correlation id, to open Link again with."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -352,7 +474,9 @@ class LinkProfileEligibilityCheckRequest(Model):
     """Body of `/link/profile/eligibility/check`: the session and user to check."""
 
     link_session_id: str
+    """The Link session the check is for."""
     user: LinkProfileEligibilityCheckUser
+    """The user whose saved profile to check."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -360,7 +484,9 @@ class LinkProfileEligibilityCheckResponse(Model):
     """Answer of `/link/profile/eligibility/check`: whether a saved profile fits."""
 
     profile_matches: bool
+    """Whether Plaid holds a saved profile of this user that fits."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -368,6 +494,7 @@ class LinkProfileEligibilityCheckUser(Model):
     """The user whose saved profile is checked, by phone number."""
 
     phone_number: str
+    """The user's phone number, in E.164 form."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -375,10 +502,13 @@ class LinkSessionBankIncomeResult(Model):
     """The outcome of a Bank Income flow in a session."""
 
     status: CreditSessionBankIncomeStatus | str
+    """How the Bank Income flow ended."""
     item_id: str
+    """Plaid's id of the Item (one login at one institution); case-sensitive."""
     institution: LinkSessionSuccessMetadataInstitution | None = attrs.field(
         metadata={"nullable": True}
     )
+    """The institution, or `None` for an Item made by micro-deposits."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -386,6 +516,7 @@ class LinkSessionCraDocumentUploadResult(Model):
     """Documents a user uploaded in a Plaid Check Link session."""
 
     num_bank_statements_uploaded: int
+    """How many bank statements the user uploaded."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -393,10 +524,13 @@ class LinkSessionCraItemAddResult(Model):
     """A Plaid Check Item added in a Link session."""
 
     item_id: str
+    """Plaid Check's id of the Item."""
     accounts: list[LinkSessionSuccessMetadataAccount]
+    """The accounts connected (only those chosen, if Account Select is on)."""
     institution: LinkSessionSuccessMetadataInstitution | None = attrs.field(
         metadata={"nullable": True}
     )
+    """The institution, or `None` for an Item made by micro-deposits."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -404,10 +538,13 @@ class LinkSessionCraUpdateResult(Model):
     """A Plaid Check Item updated in a Link session (update mode)."""
 
     item_id: str
+    """Plaid Check's id of the Item."""
     accounts: list[LinkSessionSuccessMetadataAccount]
+    """The accounts connected (only those chosen, if Account Select is on)."""
     institution: LinkSessionSuccessMetadataInstitution | None = attrs.field(
         metadata={"nullable": True}
     )
+    """The institution, or `None` for an Item made by micro-deposits."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -415,7 +552,9 @@ class LinkSessionExit(Model):
     """The onExit callback of a session: the error and where the user left."""
 
     error: PlaidError | None = attrs.field(metadata={"nullable": True})
+    """The error, if there was one."""
     metadata: LinkSessionExitMetadata | None = attrs.field(metadata={"nullable": True})
+    """What onExit reported."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -423,7 +562,9 @@ class LinkSessionExitDeprecated(Model):
     """The former shape of the onExit callback, kept for old integrations."""
 
     error: PlaidError | None = attrs.field(metadata={"nullable": True})
+    """The error, if there was one."""
     metadata: LinkSessionExitMetadata | None = attrs.field(metadata={"nullable": True})
+    """What onExit reported."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -433,9 +574,13 @@ class LinkSessionExitMetadata(Model):
     institution: LinkSessionExitMetadataInstitution | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The institution, or `None` for an Item made by micro-deposits."""
     status: str | None = None
+    """Where in the flow the user left."""
     link_session_id: str | None = None
+    """Plaid's id of one run of Link; quote it to Plaid support."""
     request_id: str | None = None
+    """The id of Link's last request to Plaid."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -443,7 +588,9 @@ class LinkSessionExitMetadataInstitution(Model):
     """The institution the user had chosen when leaving Link."""
 
     name: str | None = None
+    """The institution's full name."""
     institution_id: str | None = None
+    """Plaid's id of the institution."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -451,14 +598,23 @@ class LinkSessionFinishedWebhook(Model):
     """Webhook `LINK`/`SESSION_FINISHED`: a Link session ended; its status and any public tokens."""
 
     webhook_type: str
+    """The webhook's family."""
     webhook_code: str
+    """The webhook's kind within its family."""
     status: str
+    """How the session ended: `SUCCESS` or `EXITED`."""
     link_session_id: str
+    """Plaid's id of one run of Link; quote it to Plaid support."""
     link_token: str
+    """The link token the session ran with."""
     environment: WebhookEnvironmentValues | str
+    """The Plaid environment that sent the webhook."""
     public_token: str | None = None
+    """Deprecated: the first of `public_tokens`."""
     public_tokens: list[str] | None = None
+    """The public tokens the session produced, one per Item added."""
     user_id: str | None = None
+    """The Plaid user the session was for, if any."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -466,10 +622,13 @@ class LinkSessionItemAddResult(Model):
     """An Item added in a session: its public token, accounts and institution."""
 
     public_token: str
+    """The Item's public token, to exchange."""
     accounts: list[LinkSessionSuccessMetadataAccount]
+    """The accounts connected (only those chosen, if Account Select is on)."""
     institution: LinkSessionSuccessMetadataInstitution | None = attrs.field(
         metadata={"nullable": True}
     )
+    """The institution, or `None` for an Item made by micro-deposits."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -477,10 +636,13 @@ class LinkSessionPayrollIncomeResult(Model):
     """The outcome of a payroll income flow: documents retrieved."""
 
     num_paystubs_retrieved: int
+    """How many pay stubs were read from the payroll provider."""
     num_w2s_retrieved: int
+    """How many W-2 forms were read from the payroll provider."""
     institution: LinkSessionSuccessMetadataInstitution | None = attrs.field(
         metadata={"nullable": True}
     )
+    """The institution, or `None` for an Item made by micro-deposits."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -488,16 +650,23 @@ class LinkSessionResults(Model):
     """Everything a session produced: Items added and income results."""
 
     item_add_results: list[LinkSessionItemAddResult]
+    """One entry per Item the user added."""
     cra_item_add_results: list[LinkSessionCraItemAddResult]
+    """Plaid Check Items added in the session."""
     cra_update_results: list[LinkSessionCraUpdateResult]
+    """Plaid Check Items updated in the session."""
     bank_income_results: list[LinkSessionBankIncomeResult]
+    """Bank Income verifications of the session."""
     payroll_income_results: list[LinkSessionPayrollIncomeResult]
+    """Payroll income verifications of the session."""
     document_income_results: CreditSessionDocumentIncomeResult | None = attrs.field(
         metadata={"nullable": True}
     )
+    """Income documents uploaded in the session."""
     cra_document_upload_results: LinkSessionCraDocumentUploadResult | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Documents uploaded in a Plaid Check session."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -505,7 +674,9 @@ class LinkSessionSuccess(Model):
     """The onSuccess callback of a session (deprecated in favour of `results`)."""
 
     public_token: str
+    """The Item's public token, to exchange."""
     metadata: LinkSessionSuccessMetadata | None = attrs.field(metadata={"nullable": True})
+    """What onSuccess reported."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -515,11 +686,15 @@ class LinkSessionSuccessMetadata(Model):
     institution: LinkSessionSuccessMetadataInstitution | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The institution, or `None` for an Item made by micro-deposits."""
     accounts: list[LinkSessionSuccessMetadataAccount] | None = None
+    """The accounts connected (only those chosen, if Account Select is on)."""
     link_session_id: str | None = None
+    """Plaid's id of one run of Link; quote it to Plaid support."""
     transfer_status: LinkSessionSuccessMetadataTransferStatus | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Whether a transfer made through Transfer UI completed."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -527,12 +702,19 @@ class LinkSessionSuccessMetadataAccount(Model):
     """An account the user connected in a session."""
 
     id: str | None = None
+    """Plaid's `account_id` of the account."""
     name: str | None = None
+    """The account's official name."""
     mask: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The last 2 to 4 characters of the account number; not always unique."""
     type: str | None = None
+    """The account type, such as `depository` or `credit`."""
     subtype: str | None = None
+    """The account subtype, such as `checking`."""
     verification_status: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Where micro-deposit or database verification of the account stands."""
     class_type: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Whether the micro-deposit account is `business` or `personal`."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -540,7 +722,9 @@ class LinkSessionSuccessMetadataInstitution(Model):
     """The institution a session connected to."""
 
     name: str | None = None
+    """The institution's full name."""
     institution_id: str | None = None
+    """Plaid's id of the institution."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -548,10 +732,15 @@ class LinkTokenAccountFilters(Model):
     """Which account subtypes Link shows, per account type."""
 
     depository: DepositoryFilter | None = None
+    """The filter for depository accounts."""
     credit: CreditFilter | None = None
+    """The filter for credit accounts."""
     loan: LoanFilter | None = None
+    """The filter for loan accounts."""
     investment: InvestmentFilter | None = None
+    """The filter for investment (brokerage) accounts."""
     other: OtherFilter | None = None
+    """The filter for accounts of type `other`."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -559,6 +748,7 @@ class LinkTokenCashflowReport(Model):
     """Options for the Cashflow Report product."""
 
     days_requested: int | None = attrs.field(default=None, metadata={"minimum": 1, "maximum": 730})
+    """How many days of history to request."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -566,6 +756,7 @@ class LinkTokenCreateCardSwitch(Model):
     """Options for the Card Switch flow: the card's BIN."""
 
     card_bin: str
+    """The card's Bank Identification Number."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -573,9 +764,13 @@ class LinkTokenCreateHostedLink(Model):
     """Options for Plaid-hosted Link: delivery, redirect and URL lifetime."""
 
     delivery_method: HostedLinkDeliveryMethod | str | None = None
+    """How Plaid sends the hosted URL to the user (Link Delivery beta)."""
     completion_redirect_uri: str | None = None
+    """Where Hosted Link sends the user when the flow ends."""
     url_lifetime_seconds: int | None = None
+    """How long the hosted URL stays valid; at most 21 days."""
     is_mobile_app: bool | None = None
+    """Whether Hosted Link opens in a mobile app's auth session or custom tab."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -583,8 +778,11 @@ class LinkTokenCreateIdentity(Model):
     """Options for the Identity product: document upload and account choice."""
 
     is_document_upload: bool | None = None
+    """Whether the session is an Identity document upload."""
     account_ids: list[str] | None = None
+    """The accounts to use; one at most for now, needed for document upload."""
     parsing_configs: list[IncomeVerificationDocParsingConfig | str] | None = None
+    """Analyses to run on uploaded documents: `ocr` (the default) and `risk_signals`."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -592,6 +790,7 @@ class LinkTokenCreateInstitutionData(Model):
     """Data that lets Link highlight an institution, such as a routing number."""
 
     routing_number: str | None = None
+    """The routing number of the bank to highlight."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -599,60 +798,105 @@ class LinkTokenCreateRequest(Model):
     """Body of `/link/token/create`: who the user is and which Link flow to open."""
 
     client_name: str = attrs.field(metadata={"min_length": 1})
+    """Your app's name as Link shows it; over 30 characters shows "This Application"."""
     language: str = attrs.field(metadata={"min_length": 1})
+    """The language Link speaks, such as `en` (Identity Verification ignores it)."""
     country_codes: list[CountryCode | str] = attrs.field(metadata={"min_items": 1})
+    """Countries whose institutions Link offers (ISO 3166-1 alpha-2)."""
     user: LinkTokenCreateRequestUser | None = None
+    """The end user; required when `user_id` is not given."""
     user_id: str | None = None
+    """The Plaid user from `/user/create`; required by newer integrations in place of `user`."""
     products: list[Products | str] | None = attrs.field(default=None, metadata={"nullable": True})
+    """Products every Item linked must support."""
     required_if_supported_products: list[Products | str] | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Products to add when the chosen institution supports them; others are still shown."""
     optional_products: list[Products | str] | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Products to fetch on a best-effort basis; the link succeeds without them."""
     additional_consented_products: list[Products | str] | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Products to collect consent for now and bill only when used."""
     webhook: str | None = None
+    """The URL Plaid sends this Item's webhooks to."""
     access_token: str | None = attrs.field(
         default=None, metadata={"min_length": 1, "nullable": True}
     )
+    """The Item to open Link for in update mode."""
     access_tokens: list[str] | None = None
+    """Items to update at once in update mode (Assets only)."""
     link_customization_name: str | None = None
+    """The Dashboard customization to apply (`default` if unset)."""
     appearance_mode: LinkTokenCreateRequestAppearanceMode | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Force Link's light or dark mode, or follow the device."""
     redirect_uri: str | None = None
+    """Where Link sends the user back after an OAuth bank; must be registered with Plaid."""
     android_package_name: str | None = None
+    """Your Android app's package name, needed to open Link on Android."""
     institution_data: LinkTokenCreateInstitutionData | None = None
+    """Data that lets Link highlight one institution."""
     card_switch: LinkTokenCreateCardSwitch | None = None
+    """Settings for the Card Switch flow."""
     account_filters: LinkTokenAccountFilters | None = None
+    """Which account subtypes Link shows, per account type."""
     eu_config: LinkTokenEUConfig | None = None
+    """Settings for Link in the EU."""
     institution_id: str | None = None
+    """An institution to start with (legacy uses only)."""
     payment_configuration: LinkTokenCreateRequestPaymentConfiguration | None = None
+    """Settings for the Pay By Bank flow."""
     payment_initiation: LinkTokenCreateRequestPaymentInitiation | None = None
+    """Settings for Payment Initiation (UK and Europe)."""
     employment: LinkTokenCreateRequestEmployment | None = None
+    """Settings for the Employment product."""
     income_verification: LinkTokenCreateRequestIncomeVerification | None = None
+    """Settings for the Income product."""
     base_report: LinkTokenCreateRequestBaseReport | None = None
+    """Settings for the Base Report product."""
     credit_partner_insights: LinkTokenCreateRequestCreditPartnerInsights | None = None
+    """Settings for the Credit Partner Insights product."""
     cra_options: LinkTokenCreateRequestCraOptions | None = None
+    """Settings for Plaid Check (consumer report) products."""
     consumer_report_permissible_purpose: ConsumerReportPermissiblePurpose | str | None = None
+    """Why you are getting a consumer report; required for Plaid Check products."""
     auth: LinkTokenCreateRequestAuth | None = None
+    """Settings for the Auth product's verification flows."""
     transfer: LinkTokenCreateRequestTransfer | None = None
+    """Settings for the Transfer product."""
     update: LinkTokenCreateRequestUpdate | None = None
+    """Settings for update mode."""
     identity_verification: LinkTokenCreateRequestIdentityVerification | None = None
+    """Settings for Identity Verification."""
     statements: LinkTokenCreateRequestStatements | None = None
+    """Settings for the Statements product."""
     third_party_user_token: str | None = None
+    """A user token issued by a third party for this user."""
     investments: LinkTokenInvestments | None = None
+    """Settings for the Investments product."""
     investments_auth: LinkTokenInvestmentsAuth | None = None
+    """Settings for the Investments Move (Investments Auth) product."""
     hosted_link: LinkTokenCreateHostedLink | None = None
+    """Settings for Hosted Link; send it, even empty, to get a hosted URL."""
     transactions: LinkTokenTransactions | None = None
+    """Settings for the Transactions product."""
     cashflow_report: LinkTokenCashflowReport | None = None
+    """Settings for the Cashflow Report product (closed beta)."""
     cra_enabled: bool | None = None
+    """Whether to make a Plaid Check (CRA) connection; false by default."""
     identity: LinkTokenCreateIdentity | None = None
+    """Settings for the Identity product's document upload."""
     financekit_supported: bool | None = None
+    """Whether your app can link Apple FinanceKit (Apple Card) Items."""
     enable_multi_item_link: bool | None = None
+    """Whether the user may link several Items in one session."""
     user_token: str | None = None
+    """A user token from `/user/create`; Items made in the session join this user."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -660,17 +904,27 @@ class LinkTokenCreateRequestAuth(Model):
     """Switches for the Auth product's extra verification flows."""
 
     auth_type_select_enabled: bool | None = None
+    """Whether the user chooses between logging in and entering account numbers."""
     automated_microdeposits_enabled: bool | None = None
+    """Whether the Automated Micro-deposits flow is on (off by default)."""
     instant_match_enabled: bool | None = None
+    """Whether the Instant Match flow is on (on by default)."""
     same_day_microdeposits_enabled: bool | None = None
+    """Whether the Same-Day Micro-deposits flow is on (off by default)."""
     instant_microdeposits_enabled: bool | None = None
+    """Whether the Instant Micro-deposits flow is on."""
     reroute_to_credentials: str | None = attrs.field(
         default=None, metadata={"one_of": ("OFF", "OPTIONAL", "FORCED")}
     )
+    """Which Reroute to Credentials pane to show."""
     database_match_enabled: bool | None = None
+    """Deprecated: enable Database Auth in the Dashboard."""
     database_insights_enabled: bool | None = None
+    """Deprecated: enable Database Auth in the Dashboard."""
     flow_type: str | None = attrs.field(default=None, metadata={"one_of": ("FLEXIBLE_AUTH",)})
+    """Deprecated: use `auth_type_select_enabled`."""
     sms_microdeposits_verification_enabled: bool | None = None
+    """Whether micro-deposits may be verified by SMS (on by default)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -678,7 +932,9 @@ class LinkTokenCreateRequestBaseReport(Model):
     """Options for the Base Report product: how many days of history."""
 
     days_requested: int = attrs.field(metadata={"minimum": 1, "maximum": 730})
+    """The most days of history the Base Report covers."""
     client_report_id: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Your own id for the loan application, carried into the report."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -686,15 +942,25 @@ class LinkTokenCreateRequestCraOptions(Model):
     """Options for Plaid Check (consumer report) products."""
 
     days_requested: int = attrs.field(metadata={"maximum": 731})
+    """Days of history for Plaid Check products: 180 to 731."""
     days_required: int | None = attrs.field(default=None, metadata={"maximum": 184})
+    """The fewest days of history the report needs to succeed."""
     client_report_id: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Your own id for the loan application, carried into the report."""
     partner_insights: LinkTokenCreateRequestCraOptionsPartnerInsights | None = None
+    """Settings for Credit Partner Insights."""
     base_report: LinkTokenCreateRequestCraOptionsBaseReport | None = None
+    """Settings for the Base Report product."""
     cashflow_insights: LinkTokenCreateRequestCraOptionsCashflowInsights | None = None
+    """Settings for Cash Flow Insights."""
     lend_score: LinkTokenCreateRequestCraOptionsLendScore | None = None
+    """Settings for LendScore."""
     network_insights: LinkTokenCreateRequestCraOptionsNetworkInsights | None = None
+    """Settings for Network Insights."""
     include_investments: bool | None = attrs.field(default=None, metadata={"nullable": True})
+    """Whether to read investment data from the accounts."""
     income_insights: LinkTokenCreateRequestCraOptionsIncomeInsights | None = None
+    """Settings for Income Insights."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -702,13 +968,17 @@ class LinkTokenCreateRequestCraOptionsBaseReport(Model):
     """Base Report options of a Plaid Check flow, such as your report id."""
 
     client_report_id: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """Your own id for the loan application, carried into the report."""
     gse_options: LinkTokenCreateRequestCraOptionsBaseReportGSEOptions | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Settings for reports shared with mortgage GSEs."""
     require_identity: bool | None = attrs.field(default=None, metadata={"nullable": True})
+    """Whether the report fails without identity data."""
     home_lending_report_options: CraCheckReportHomeLendingReportOptions | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Settings for the Home Lending (verification) report."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -716,6 +986,7 @@ class LinkTokenCreateRequestCraOptionsBaseReportGSEOptions(Model):
     """Options for reports to be shared with mortgage agencies (GSEs)."""
 
     report_types: list[GSEReportType | str]
+    """The reports GSEs may see."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -725,6 +996,7 @@ class LinkTokenCreateRequestCraOptionsCashflowInsights(Model):
     attributes_version: CashflowAttributesVersion | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The cash flow attributes version; needed for Cash Flow Insights."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -734,9 +1006,11 @@ class LinkTokenCreateRequestCraOptionsIncomeInsights(Model):
     income_insights_version: IncomeInsightsVersion | str | None = attrs.field(
         metadata={"nullable": True}
     )
+    """The Income Insights version."""
     income_insights_filter: IncomeInsightsFilter | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Which income categories to report; a default set if unset."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -746,6 +1020,7 @@ class LinkTokenCreateRequestCraOptionsLendScore(Model):
     lend_score_version: PlaidLendScoreVersion | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The LendScore version; needed to use LendScore."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -755,6 +1030,7 @@ class LinkTokenCreateRequestCraOptionsNetworkInsights(Model):
     network_insights_version: NetworkInsightsVersion | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The Network Insights version; needed to use Network Insights."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -762,9 +1038,11 @@ class LinkTokenCreateRequestCraOptionsPartnerInsights(Model):
     """Partner Insights options of a Plaid Check flow: Prism and FICO."""
 
     prism_versions: PrismVersions | None = attrs.field(default=None, metadata={"nullable": True})
+    """The Prism product versions to use."""
     fico: CraPartnerInsightsFicoInput | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Settings for FICO products in Partner Insights."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -772,6 +1050,7 @@ class LinkTokenCreateRequestCreditPartnerInsights(Model):
     """Options for the Credit Partner Insights product."""
 
     days_requested: int | None = attrs.field(default=None, metadata={"minimum": 1, "maximum": 730})
+    """Days of history to compute insights on (180 if unset)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -779,7 +1058,9 @@ class LinkTokenCreateRequestEmployment(Model):
     """Options for the Employment product: which sources to offer."""
 
     employment_source_types: list[EmploymentSourceType | str] | None = None
+    """Where employment data may come from: `bank` or `payroll` (one of them)."""
     bank_employment: LinkTokenCreateRequestEmploymentBankIncome | None = None
+    """Settings for employment data read from bank transactions."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -787,6 +1068,7 @@ class LinkTokenCreateRequestEmploymentBankIncome(Model):
     """Bank-based employment options: days of transactions to read."""
 
     days_requested: int
+    """How many days of history to request."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -794,8 +1076,11 @@ class LinkTokenCreateRequestIdentityVerification(Model):
     """Options for Identity Verification: the template and prior consent."""
 
     template_id: str
+    """The Identity Verification template to run; case-sensitive."""
     consent: bool | None = None
+    """Whether the user already accepted a privacy policy that covers sharing data with Plaid."""
     gave_consent: bool | None = None
+    """Whether the user already accepted a privacy policy that covers sharing data with Plaid."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -803,12 +1088,19 @@ class LinkTokenCreateRequestIncomeVerification(Model):
     """Options for the Income product: sources and their settings."""
 
     income_verification_id: str | None = None
+    """A verification from `/income/verification/create` (superseded by user tokens)."""
     asset_report_id: str | None = None
+    """An asset report of the user (from `/asset_report/create`) to check against."""
     access_tokens: list[str] | None = attrs.field(default=None, metadata={"nullable": True})
+    """Items the user linked before, to check uploaded documents against."""
     income_source_types: list[IncomeVerificationSourceType | str] | None = None
+    """Where income data may come from: `bank` or `payroll` (one of them)."""
     bank_income: LinkTokenCreateRequestIncomeVerificationBankIncome | None = None
+    """Settings for Bank Income."""
     payroll_income: LinkTokenCreateRequestIncomeVerificationPayrollIncome | None = None
+    """Settings for Payroll and Document Income."""
     stated_income_sources: list[LinkTokenCreateRequestUserStatedIncomeSource] | None = None
+    """Income sources the user declared."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -816,7 +1108,9 @@ class LinkTokenCreateRequestIncomeVerificationBankIncome(Model):
     """Bank Income options: days of history and multi-Item linking."""
 
     days_requested: int = attrs.field(metadata={"minimum": 1, "maximum": 731})
+    """How many days of history to request."""
     enable_multiple_items: bool | None = attrs.field(default=None, metadata={"nullable": True})
+    """Deprecated: use `enable_multi_item_link`."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -826,11 +1120,15 @@ class LinkTokenCreateRequestIncomeVerificationPayrollIncome(Model):
     flow_types: list[IncomeVerificationPayrollFlowType | str] | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Which payroll flows to offer: digital, document or both."""
     is_update_mode: bool | None = None
+    """Whether the token is for update mode (Payroll Income Refresh beta)."""
     item_id_to_update: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The payroll income Item to refresh (Payroll Income Refresh beta)."""
     parsing_config: list[IncomeVerificationDocParsingConfig | str] | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Analyses to run on uploaded documents; OCR only if unset."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -838,7 +1136,9 @@ class LinkTokenCreateRequestPaymentConfiguration(Model):
     """Options for the Pay by Bank flow, such as the amount."""
 
     amount: str
+    """The amount to pay, as a decimal string with two places (`"10.00"`)."""
     description: str | None = None
+    """What the payment is for, as the user sees it; at most 256 characters."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -846,7 +1146,9 @@ class LinkTokenCreateRequestPaymentInitiation(Model):
     """Options for Payment Initiation (Europe): the payment or consent to run."""
 
     payment_id: str | None = None
+    """The payment made by `/payment_initiation/payment/create`."""
     consent_id: str | None = None
+    """The consent made by `/payment_initiation/consent/create`."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -854,7 +1156,9 @@ class LinkTokenCreateRequestStatements(Model):
     """Options for the Statements product: the date range to fetch."""
 
     start_date: datetime.date
+    """The first day of statements to fetch."""
     end_date: datetime.date
+    """The last day of statements to fetch; up to two years of data."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -862,8 +1166,11 @@ class LinkTokenCreateRequestTransfer(Model):
     """Options for the Transfer product: the intent or payment profile."""
 
     intent_id: str | None = None
+    """The transfer intent made by `/transfer/intent/create`."""
     authorization_id: str | None = None
+    """The transfer authorization (from `/transfer/authorization/create`) that needs the user's action."""
     payment_profile_token: str | None = None
+    """The payment profile made by `/payment_profile/create`."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -871,9 +1178,13 @@ class LinkTokenCreateRequestUpdate(Model):
     """Options for update mode, such as letting the user pick accounts again."""
 
     account_selection_enabled: bool | None = None
+    """Whether update mode lets the user add or remove accounts."""
     reauthorization_enabled: bool | None = None
+    """Whether update mode runs re-authorization (not used yet)."""
     user: bool | None = None
+    """Whether to open update mode for the user given by `user_token`."""
     item_ids: list[str] | None = attrs.field(default=None, metadata={"nullable": True})
+    """The Items to update; the latest unhealthy one if unset."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -881,22 +1192,33 @@ class LinkTokenCreateRequestUser(Model):
     """The end user a link token is made for; only `client_user_id` is required."""
 
     client_user_id: str = attrs.field(metadata={"min_length": 1})
+    """Your own stable id for the user; no email or phone number."""
     legal_name: str | None = None
+    """The user's full legal name, for micro-deposit verification."""
     name: IdentityVerificationRequestUserName | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The user's legal name; Identity Verification then skips asking it."""
     phone_number: str | None = None
+    """The user's phone number in E.164 form, to prefill Link."""
     phone_number_verified_time: datetime.datetime | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """When you verified the phone number (no longer used for returning users)."""
     email_address: str | None = None
+    """The user's email address, to prefill Link."""
     email_address_verified_time: datetime.datetime | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """When you verified the email address (no longer used for returning users)."""
     ssn: str | None = None
+    """Unused; give `id_number` instead."""
     date_of_birth: datetime.date | None = attrs.field(default=None, metadata={"nullable": True})
+    """The user's date of birth, to prefill Identity Verification."""
     address: UserAddress | None = attrs.field(default=None, metadata={"nullable": True})
+    """The user's home address."""
     id_number: UserIDNumber | None = attrs.field(default=None, metadata={"nullable": True})
+    """An identity document number the user gave (Identity Verification)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -904,11 +1226,17 @@ class LinkTokenCreateRequestUserStatedIncomeSource(Model):
     """An income source the user declared: employer, category and pay."""
 
     employer: str | None = None
+    """The employer paying this income."""
     category: UserStatedIncomeSourceCategory | str | None = None
+    """The kind of income."""
     pay_per_cycle: float | None = None
+    """The amount paid each pay period."""
     pay_annual: float | None = None
+    """The amount paid in a year."""
     pay_type: UserStatedIncomeSourcePayType | str | None = None
+    """Whether the amounts are gross, net or unknown."""
     pay_frequency: UserStatedIncomeSourceFrequency | str | None = None
+    """How often the income is paid."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -916,10 +1244,15 @@ class LinkTokenCreateResponse(Model):
     """Answer of `/link/token/create`: the new link token and when it expires."""
 
     link_token: str
+    """The new link token, to open Link with."""
     expiration: datetime.datetime
+    """When the link token expires (four hours by default)."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
     hosted_link_url: str | None = None
+    """The Plaid-hosted Link URL, if `hosted_link` was sent."""
     user_id: str | None = None
+    """The Plaid user the token is for, when made with one."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -927,6 +1260,7 @@ class LinkTokenEUConfig(Model):
     """Options for Link flows in the EU."""
 
     headless: bool | None = None
+    """Whether to open Link without its first screen (EU)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -934,13 +1268,21 @@ class LinkTokenGetMetadataResponse(Model):
     """The settings a link token was created with, as `/link/token/get` reports them."""
 
     initial_products: list[Products | str]
+    """The `products` the token was created with."""
     webhook: str | None = attrs.field(metadata={"nullable": True})
+    """The `webhook` the token was created with."""
     country_codes: list[CountryCode | str]
+    """The `country_codes` the token was created with."""
     language: str | None = attrs.field(metadata={"nullable": True})
+    """The `language` the token was created with."""
     redirect_uri: str | None = attrs.field(metadata={"nullable": True})
+    """The `redirect_uri` the token was created with."""
     client_name: str | None = attrs.field(metadata={"nullable": True})
+    """The `client_name` the token was created with."""
     institution_data: LinkTokenCreateInstitutionData | None = None
+    """The `institution_data` the token was created with."""
     account_filters: AccountFiltersResponse | None = None
+    """The `account_filters` the token was created with."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -948,6 +1290,7 @@ class LinkTokenGetRequest(Model):
     """Body of `/link/token/get`: the link token to look up."""
 
     link_token: str
+    """The link token in question, as `/link/token/create` returned it."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -955,12 +1298,19 @@ class LinkTokenGetResponse(Model):
     """Answer of `/link/token/get`: a token's settings and the Link sessions run with it."""
 
     link_token: str
+    """The link token in question, as `/link/token/create` returned it."""
     created_at: datetime.datetime | None = attrs.field(metadata={"nullable": True})
+    """When the link token was created."""
     expiration: datetime.datetime | None = attrs.field(metadata={"nullable": True})
+    """When the link token expires."""
     metadata: LinkTokenGetMetadataResponse
+    """The settings the token was created with."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
     link_sessions: list[LinkTokenGetSessionsResponse] | None = None
+    """The Link sessions run with this token, kept for six hours after they end."""
     user_id: str | None = None
+    """The Plaid user the token was made for, if any."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -968,15 +1318,23 @@ class LinkTokenGetSessionsResponse(Model):
     """One Link session run with a token: timing, callbacks, events and results."""
 
     link_session_id: str
+    """Plaid's id of this Link session."""
     started_at: datetime.datetime | None = None
+    """When the user opened Link."""
     finished_at: datetime.datetime | None = attrs.field(default=None, metadata={"nullable": True})
+    """When the session ended, if it has."""
     on_success: LinkSessionSuccess | None = attrs.field(default=None, metadata={"nullable": True})
+    """The former onSuccess callback (legacy integrations only)."""
     on_exit: LinkSessionExitDeprecated | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The former onExit callback (legacy integrations only)."""
     exit: LinkSessionExit | None = attrs.field(default=None, metadata={"nullable": True})
+    """The onExit callback, if the user left without finishing."""
     events: list[LinkEvent] | None = None
+    """Events of the session that concern you."""
     results: LinkSessionResults | None = attrs.field(default=None, metadata={"nullable": True})
+    """What the session produced: Items added and income results."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -984,7 +1342,9 @@ class LinkTokenInvestments(Model):
     """Options for the Investments product."""
 
     allow_unverified_crypto_wallets: bool | None = None
+    """Whether self-custody crypto wallets may be added without a signature check."""
     allow_manual_entry: bool | None = None
+    """Whether the user may type in investment accounts and holdings."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -992,13 +1352,17 @@ class LinkTokenInvestmentsAuth(Model):
     """Options for the Investments Auth product."""
 
     manual_entry_enabled: bool | None = attrs.field(default=None, metadata={"nullable": True})
+    """Whether to offer institutions using the manual entry fallback."""
     masked_number_match_enabled: bool | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Whether to offer institutions using the masked number match fallback."""
     stated_account_number_enabled: bool | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """Whether to offer institutions using the stated account number fallback."""
     rollover_401k_enabled: bool | None = attrs.field(default=None, metadata={"nullable": True})
+    """Whether to return fees and contributions of 401(k) accounts."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1006,6 +1370,7 @@ class LinkTokenTransactions(Model):
     """Options for the Transactions product: days of history to request."""
 
     days_requested: int | None = attrs.field(default=None, metadata={"minimum": 1, "maximum": 730})
+    """Days of transaction history to fetch; more takes longer."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1013,10 +1378,15 @@ class LinkUserDeliveryStatusWebhook(Model):
     """Webhook `LINK_DELIVERY`/`DELIVERY_STATUS`: whether the Hosted Link URL reached the user."""
 
     webhook_type: str
+    """The webhook's family."""
     webhook_code: str
+    """The webhook's kind within its family."""
     link_delivery_session_id: str
+    """Plaid's id of a Hosted Link session."""
     timestamp: str
+    """When it happened, as an ISO 8601 string."""
     link_delivery_metadata: LinkDeliveryMetadata
+    """How the URL was delivered, and whether it arrived."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1024,6 +1394,7 @@ class LoanFilter(Model):
     """Account subtypes to show for loan accounts."""
 
     account_subtypes: list[LoanAccountSubtype | str]
+    """The subtypes to show; all of them if unset."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1031,6 +1402,7 @@ class OtherFilter(Model):
     """Account subtypes to show for accounts of type other."""
 
     account_subtypes: list[OtherAccountSubtype | str]
+    """The subtypes to show; all of them if unset."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1038,17 +1410,29 @@ class PlaidError(Model):
     """An error as Plaid reports it: type, code, messages and request id."""
 
     error_type: PlaidErrorType | str
+    """The error's category; safe to branch on."""
     error_code: str
+    """The error's exact code; safe to branch on."""
     error_message: str
+    """What went wrong, for developers; its wording may change."""
     display_message: str | None = attrs.field(metadata={"nullable": True})
+    """A message fit for the user, or `None` if the user cannot act on it."""
     error_code_reason: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """A finer reason for some OAuth errors, else `None`."""
     request_id: str | None = None
+    """Plaid's id of the request; absent in webhooks."""
     causes: list[Any] | None = None
+    """Per-Item errors, for a request that concerned several Items."""
     status: int | None = attrs.field(default=None, metadata={"nullable": True})
+    """The HTTP status, given only in webhooks."""
     documentation_url: str | None = None
+    """A page of Plaid's docs about the error."""
     suggested_action: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """What to do about the error."""
     required_account_subtypes: list[str] | None = None
+    """The account subtypes the token's filters asked for (`NO_ACCOUNTS` errors)."""
     provided_account_subtypes: list[str] | None = None
+    """The subtypes found that did not match the filters (`NO_ACCOUNTS` errors)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1058,14 +1442,19 @@ class PrismVersions(Model):
     firstdetect: PrismFirstDetectVersion | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The Prism FirstDetect version (v3 if unset)."""
     detect: PrismDetectVersion | str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The Prism Detect version."""
     cashscore: PrismCashScoreVersion | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The Prism CashScore version (v3 if unset)."""
     extend: PrismExtendVersion | str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The Prism Extend version."""
     insights: PrismInsightsVersion | str | None = attrs.field(
         default=None, metadata={"nullable": True}
     )
+    """The Prism Insights version (v3 if unset)."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1073,11 +1462,17 @@ class UserAddress(Model):
     """The user's home address; only the country is required."""
 
     country: str
+    """The country, as an ISO 3166-1 alpha-2 code."""
     street: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The street line of the address; at most 80 characters."""
     street2: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """A second address line, such as a flat number; at most 50 characters."""
     city: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The city; at most 100 characters."""
     region: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The state, province or other subdivision code."""
     postal_code: str | None = attrs.field(default=None, metadata={"nullable": True})
+    """The postal code; 5 digits in the US."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1085,7 +1480,9 @@ class UserIDNumber(Model):
     """An identity document number the user gave, with its type."""
 
     value: str
+    """The document's number, without formatting characters."""
     type: IDNumberType | str
+    """What kind of number it is, by country and document."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1093,6 +1490,7 @@ class WebhookVerificationKeyGetRequest(Model):
     """Body of `/webhook_verification_key/get`: the key id from a webhook's JWT header."""
 
     key_id: str
+    """The `kid` from the header of the webhook's JWT."""
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -1100,7 +1498,9 @@ class WebhookVerificationKeyGetResponse(Model):
     """Answer of `/webhook_verification_key/get`: the public key that signs webhooks."""
 
     key: JWKPublicKey
+    """The public key, as a JSON Web Key."""
     request_id: str
+    """Plaid's id of the request; quote it to Plaid support."""
 
 
 class CashflowAttributesVersion(str, enum.Enum):

@@ -34,6 +34,7 @@ PACKAGE = ROOT / "plaid_link_async"
 DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "plaid-link-flow-contract-2020-09-14_1.697.4.yml"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from field_docs import CLASS_FIELD_DOCS, FIELD_DOCS  # noqa: E402
 from model_docstrings import DOCSTRINGS, OPERATION_DOCS, WEBHOOK_CODES  # noqa: E402
 
 # The session sends the credentials as headers; request models never carry them.
@@ -55,6 +56,7 @@ class Field:
     required: bool
     nullable: bool
     constraints: dict[str, Any] = field(default_factory=dict)
+    doc: str = ""
 
 
 @dataclass
@@ -245,9 +247,24 @@ class Generator:
             if keyword.iskeyword(name) or name in RESERVED_PROPERTIES or not name.isidentifier():
                 raise SpecError(f"{owner}.{name}: property name is not usable as an attribute")
             type_, nullable, constraints = self.resolve(node, f"{owner}.{name}")
-            fields.append(Field(name, type_, name in required, nullable, constraints))
+            doc = self.field_doc(owner, name, type_)
+            fields.append(Field(name, type_, name in required, nullable, constraints, doc))
         # Required first, each group in the spec's own order (`sorted` is stable).
         return sorted(fields, key=lambda f: not f.required)
+
+    def field_doc(self, owner: str, name: str, type_: str) -> str:
+        """Our line for the field, else the docstring of the one model its type names."""
+        doc = CLASS_FIELD_DOCS.get(f"{owner}.{name}") or FIELD_DOCS.get(name)
+        if doc:
+            return doc
+        named = {
+            word
+            for word in re.findall(r"[A-Za-z_]\w*", type_)
+            if word in self.schemas and self.kind(word) == "object"
+        }
+        if len(named) == 1:
+            return docstring_for(named.pop(), "object")
+        return f"Not described here yet: see `{owner}.{name}` in Plaid's API reference."
 
     def operations(self) -> list[Operation]:
         ops = []
@@ -369,6 +386,8 @@ def render_object(obj: ObjectSchema) -> str:
             lines.append(f"    {f.name}: {type_} = None")
         else:
             lines.append(f"    {f.name}: {type_} = attrs.field({', '.join(args)})")
+        # An attribute docstring: IDEs show it on hover, mkdocstrings under the field.
+        lines.append(f'    """{f.doc}"""')
     if not obj.fields:
         lines.append("    pass")
     return "\n".join(lines) + "\n\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import enum
 import importlib
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from plaid_link_async import models
@@ -158,6 +160,50 @@ def test_the_models_match_the_contract(spec: dict[str, Any]) -> None:
     kinds = [type(v).__name__ for v in contract_shape(spec).values()]
     # Objects, enums (aliases are tuples too: 28 of them) and all schemas of 1.697.4.
     assert (kinds.count("dict"), kinds.count("tuple") - 28, len(kinds)) == (101, 44, 173)
+
+
+def test_every_field_has_a_meaning_of_our_own_and_no_line_is_stale() -> None:
+    from field_docs import CLASS_FIELD_DOCS, FIELD_DOCS
+
+    fields = {
+        f"{name}.{field.name}": field.name
+        for name, cls in vars(models).items()
+        if inspect.isclass(cls) and attrs.has(cls) and cls.__module__ == models.__name__
+        for field in attrs.fields(cls)
+        if field.name != "extra"
+    }
+    assert len(fields) == 400
+    assert [k for k, n in fields.items() if k not in CLASS_FIELD_DOCS and n not in FIELD_DOCS] == []
+    assert [k for k in CLASS_FIELD_DOCS if k not in fields] == []
+    # Each reaches the code as an attribute docstring: a string right after the field.
+    documented = {
+        f"{cls.name}.{statement.target.id}"
+        for cls in ast.parse(inspect.getsource(models)).body
+        if isinstance(cls, ast.ClassDef)
+        for statement, after in zip(cls.body, cls.body[1:], strict=False)
+        if isinstance(statement, ast.AnnAssign)
+        and isinstance(statement.target, ast.Name)
+        and isinstance(after, ast.Expr)
+        and isinstance(after.value, ast.Constant)
+    }
+    assert documented == set(fields)
+
+
+def test_a_field_newer_than_our_lines_is_described_by_its_type_or_plainly() -> None:
+    schemas = {
+        "Outer": {
+            "type": "object",
+            "properties": {
+                "brand_new": {"$ref": "#/components/schemas/LinkTokenEUConfig"},
+                "mystery": {"type": "string"},
+            },
+        },
+        "LinkTokenEUConfig": {"type": "object", "properties": {}},
+    }
+    built = generate_models.Generator({"components": {"schemas": schemas}})
+    docs = {f.name: f.doc for f in built.fields("Outer", schemas["Outer"])}
+    assert docs["brand_new"] == "Options for Link flows in the EU."
+    assert docs["mystery"].startswith("Not described here yet: see `Outer.mystery`")
 
 
 def test_the_schemas_plaid_removed_are_gone() -> None:
