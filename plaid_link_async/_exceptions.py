@@ -43,7 +43,10 @@ class FieldError:
     """One broken constraint: the dotted path of the field and what is wrong with it."""
 
     path: str
+    """The field's path in the request, such as `user.client_user_id`; empty for the
+    request as a whole."""
     message: str
+    """What is wrong with it."""
 
     def __str__(self) -> str:
         return f"{self.path or '<request>'}: {self.message}"
@@ -52,9 +55,14 @@ class FieldError:
 class RequestValidationError(PlaidLinkError, ValueError):
     """A request breaks the contract's constraints; every offending field is listed."""
 
+    model: str
+    """The request model's name, such as `LinkTokenCreateRequest`."""
+    errors: tuple[FieldError, ...]
+    """Every broken constraint, in the order found."""
+
     def __init__(self, model: str, errors: Iterable[FieldError]) -> None:
         self.model = model
-        self.errors: tuple[FieldError, ...] = tuple(errors)
+        self.errors = tuple(errors)
         super().__init__(str(self))
 
     @property
@@ -81,6 +89,27 @@ class UnexpectedResponseError(PlaidLinkError):
     over the limit).
     """
 
+    message: str
+    """What is wrong, without the field path or request id."""
+    model: str | None
+    """The model being read, such as `LinkTokenGetResponse`, if any."""
+    path: str
+    """The offending field's path inside `model`; empty for the body itself."""
+    status: int | None
+    """The HTTP status of the answer, if one arrived."""
+    request_id: str | None
+    """Plaid's `request_id` (from the body or the `X-Request-Id` header), if known."""
+    body_snippet: str | None
+    """The start of the body, secrets scrubbed, for a bug report."""
+    attempts: int
+    """How many attempts the call made."""
+    retry_after: float | None
+    """The server's `Retry-After` in seconds, when it sent one (a proxy's 503)."""
+    endpoint: str | None
+    """The operation called, such as `link_token_get`."""
+    retryable: bool
+    """Whether another attempt could help (False for a redirect or an oversized body)."""
+
     def __init__(
         self,
         message: str,
@@ -104,7 +133,6 @@ class UnexpectedResponseError(PlaidLinkError):
         self.request_id = request_id
         self.body_snippet = body_snippet
         self.attempts = attempts
-        #: The server's `Retry-After`, in seconds, when it sent one (a 503 from a proxy).
         self.retry_after = retry_after
         super().__init__(message)
 
@@ -148,8 +176,18 @@ class TransportError(PlaidLinkError):
     """No HTTP answer arrived: the connection was refused, reset or dropped.
 
     `retryable` tells whether another attempt may succeed (a reset connection) or not
-    (a malformed URL). `cause` names the underlying error without its details.
+    (a malformed URL). The message names the underlying error's type and the system's
+    message only: no chained exception is kept (it could hold request headers).
     """
+
+    message: str
+    """What failed, such as `could not connect: 127.0.0.1:9: Connection refused`."""
+    endpoint: str | None
+    """The operation called, such as `link_token_create`."""
+    retryable: bool
+    """Whether another attempt may succeed (a reset connection) or not (a bad URL)."""
+    attempts: int
+    """How many attempts the call made."""
 
     def __init__(
         self,
@@ -180,6 +218,9 @@ class PlaidTimeoutError(TransportError):
     `Timeout.connect` limit): the request was never sent.
     """
 
+    connecting: bool
+    """True when no connection opened in time, so the request was never sent."""
+
     def __init__(self, message: str, *, connecting: bool = False, **options: Any) -> None:
         super().__init__(message, **options)
         self.connecting = connecting
@@ -193,6 +234,19 @@ class PlaidAPIError(PlaidLinkError):
     Any JSON object with `error_type` or `error_code` is read as Plaid's error, however
     off its shape: what is missing or malformed reads `None` and is listed in `drift`.
     """
+
+    error: PlaidError
+    """Plaid's error body, parsed; the properties below read from it."""
+    status: int
+    """The HTTP status of the answer."""
+    endpoint: str | None
+    """The operation called, such as `link_token_create`."""
+    attempts: int
+    """How many attempts the call made."""
+    retry_after: float | None
+    """The server's `Retry-After` in seconds, if it sent one."""
+    drift: tuple[Drift, ...]
+    """What of the error body did not fit the contract (and reads `None`)."""
 
     def __init__(
         self,
@@ -209,41 +263,48 @@ class PlaidAPIError(PlaidLinkError):
         self.endpoint = endpoint
         self.attempts = attempts
         self.retry_after = retry_after
-        #: What of the error body did not fit the contract (and reads `None`).
         self.drift = drift
         super().__init__(error.error_message or "")
 
     @property
     def error_type(self) -> str | None:
+        """Plaid's error category, such as `INVALID_INPUT`; it picked this class."""
         value = self.error.error_type
         return None if value is None else str(value)
 
     @property
     def error_code(self) -> str | None:
+        """Plaid's exact error code, such as `INVALID_LINK_TOKEN`; safe to branch on."""
         return self.error.error_code
 
     @property
     def error_message(self) -> str | None:
+        """Plaid's message for developers; its wording may change."""
         return self.error.error_message
 
     @property
     def display_message(self) -> str | None:
+        """A message fit for the end user, or `None`."""
         return self.error.display_message
 
     @property
     def request_id(self) -> str | None:
+        """Plaid's id of the request; quote it to Plaid support."""
         return self.error.request_id
 
     @property
     def causes(self) -> list[Any] | None:
+        """Per-Item errors, for a request about several Items."""
         return self.error.causes
 
     @property
     def documentation_url(self) -> str | None:
+        """A page of Plaid's docs about this error."""
         return self.error.documentation_url
 
     @property
     def suggested_action(self) -> str | None:
+        """What Plaid suggests doing about it."""
         return self.error.suggested_action
 
     def __str__(self) -> str:

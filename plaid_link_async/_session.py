@@ -111,8 +111,12 @@ class AsyncLinkSession(EndpointMethods):
         environment: sandbox (default), development or production; defaults to `PLAID_ENV`.
         base_url: overrides the environment's URL (the fake server, a proxy). Plain http
             is accepted only for loopback hosts unless `allow_insecure_http` is set.
-        timeout: seconds for a whole call, or a `Timeout` with per-attempt limits.
-        retry: the `RetryPolicy` of every call; `RetryPolicy(max_attempts=1)` turns it off.
+        timeout: seconds for a whole call, or a `Timeout` with per-attempt limits. Left
+            out: `PLAID_TIMEOUT` if set, else `Timeout()`, which is 60 s a call, 20 s an
+            attempt and 10 s to connect.
+        retry: the `RetryPolicy` of every call; `RetryPolicy(max_attempts=1)` turns it
+            off. Left out: `PLAID_MAX_ATTEMPTS` if set, else `RetryPolicy()`, which is 3
+            attempts with backoff from 0.5 s to 8 s.
         session: an `aiohttp.ClientSession` to use instead of the session's own; it is
             never closed here.
         connector_limit: most connections open at once (the own session's pool size).
@@ -134,6 +138,20 @@ class AsyncLinkSession(EndpointMethods):
         ConfigurationError: credentials missing, unknown environment, or an unsafe URL.
     """
 
+    environment: Environment | None
+    """The Plaid environment the session talks to; None for a `base_url` given without
+    one (the fake server, a proxy)."""
+    base_url: str
+    """Where requests go: the environment's URL, or `base_url` as given."""
+    client_id: str
+    """The client id sent with every request (not a secret: it shows in `repr`)."""
+    timeout: Timeout
+    """The time limits of every call, unless a call or `with_options` says otherwise."""
+    retry: RetryPolicy
+    """The retry policy of every call, unless a call or `with_options` says otherwise."""
+    strict: bool
+    """Whether calls raise on any drift from the contract (see `strict=`)."""
+
     def __init__(
         self,
         client_id: str | None = None,
@@ -141,14 +159,15 @@ class AsyncLinkSession(EndpointMethods):
         *,
         environment: Environment | str | None = None,
         base_url: str | None = None,
-        timeout: float | Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
         connector_limit: int = 100,
         trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
         trust_env: bool = False,
         allow_insecure_http: bool = False,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        # DEFAULT_MAX_RESPONSE_BYTES, spelled out so the reference shows the number.
+        max_response_bytes: int = 2 * 1024 * 1024,
         strict: bool = False,
         opentelemetry: bool | Any = False,
         on_request: Hook[RequestEvent] | Iterable[Hook[RequestEvent]] | None = None,
@@ -159,12 +178,14 @@ class AsyncLinkSession(EndpointMethods):
             client_id, secret, environment, base_url, allow_http=allow_insecure_http
         )
         configure_logging()
-        # The environment fills in what the code left at its default, so that an app
-        # configured from PLAID_* can be made fast to test without a code change.
-        if timeout is DEFAULT_TIMEOUT and (seconds := env_timeout()) is not None:
-            timeout = seconds
-        if retry is DEFAULT_RETRY and (attempts := env_max_attempts()) is not None:
-            retry = RetryPolicy(max_attempts=attempts)
+        # The environment fills in what the code left out, so that an app configured
+        # from PLAID_* can be made fast to test without a code change.
+        if timeout is None:
+            seconds = env_timeout()
+            timeout = DEFAULT_TIMEOUT if seconds is None else seconds
+        if retry is None:
+            attempts = env_max_attempts()
+            retry = DEFAULT_RETRY if attempts is None else RetryPolicy(max_attempts=attempts)
         if not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         if (
@@ -180,7 +201,6 @@ class AsyncLinkSession(EndpointMethods):
         self.client_id = settings.client_id
         self.timeout = Timeout.of(timeout)
         self.retry = retry
-        #: Whether calls raise on any drift from the contract (see `strict=`).
         self.strict = bool(strict)
         self._on_request = Hooks(on_request)
         self._on_response = Hooks(on_response)
@@ -227,6 +247,7 @@ class AsyncLinkSession(EndpointMethods):
 
     @property
     def closed(self) -> bool:
+        """Whether `aclose()` was called (on this view, or on the session it views)."""
         return self._view_closed or self._transport.closed
 
     def with_options(

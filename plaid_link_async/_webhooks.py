@@ -71,6 +71,11 @@ class WebhookVerificationError(PlaidLinkError):
     later retry may pass.
     """
 
+    reason: WebhookRejection
+    """The step that refused the webhook."""
+    message: str
+    """What exactly was wrong, without the token or the body."""
+
     def __init__(self, reason: WebhookRejection, message: str) -> None:
         self.reason = reason
         self.message = message

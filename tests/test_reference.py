@@ -84,3 +84,83 @@ def test_every_field_shows_its_meaning_whether_it_is_required_and_its_default() 
         if not (all(checks) and default_shown):
             wrong.append(key)
     assert wrong == [], f"{len(wrong)} fields shown wrong, first: {wrong[:5]}"
+
+
+SITE = ROOT / "site" / "reference"
+
+
+def _built(page: str) -> str:
+    path = SITE / page / "index.html"
+    if not path.is_file():
+        pytest.skip("the docs are not built here: run `mkdocs build` first")
+    return path.read_text(encoding="utf-8")
+
+
+def _documented_attributes(cls: type) -> dict[str, type]:
+    """Each public attribute and property of `cls` and the class of ours defining it."""
+    found: dict[str, type] = {}
+    for owner in reversed(cls.__mro__):
+        if not owner.__module__.startswith("plaid_link_async"):
+            continue
+        for name in getattr(owner, "__annotations__", {}):
+            found.setdefault(name, owner)
+        for name, value in vars(owner).items():
+            if isinstance(value, property) and not name.startswith("_"):
+                found.setdefault(name, owner)
+    return found
+
+
+def test_every_attribute_of_every_exception_is_in_the_reference() -> None:
+    import plaid_link_async as package
+
+    pages = _built("errors") + _built("webhooks")
+    errors = [
+        getattr(package, name)
+        for name in package.__all__
+        if isinstance(getattr(package, name), type)
+        and issubclass(getattr(package, name), BaseException)
+    ]
+    assert len(errors) == 18
+    missing = [
+        f"{owner.__name__}.{name}"
+        for cls in errors
+        for name, owner in _documented_attributes(cls).items()
+        if f'id="plaid_link_async.{owner.__name__}.{name}"' not in pages
+    ]
+    assert missing == []
+    # Nothing an exception sets on itself escapes that list.
+    samples = [
+        package.UnexpectedResponseError("m", model="M", status=502),
+        package.PlaidTimeoutError("m", connecting=True),
+        package.PlaidAPIError(
+            models.PlaidError(
+                error_type="X", error_code="Y", error_message="m", display_message=None
+            ),
+            status=400,
+        ),
+        package.RequestValidationError("M", []),
+        package.WebhookVerificationError(package.WebhookRejection.BAD_SIGNATURE, "m"),
+    ]
+    for sample in samples:
+        assert set(vars(sample)) <= set(_documented_attributes(type(sample))), type(sample)
+
+
+def test_the_session_reference_shows_its_signature_defaults_and_every_endpoint() -> None:
+    from plaid_link_async import AsyncLinkSession
+    from plaid_link_async._endpoints import ENDPOINTS
+    from plaid_link_async._session import DEFAULT_MAX_RESPONSE_BYTES
+
+    page = _built("session")
+    text = " ".join(html_.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    for shown in (
+        "allow_insecure_http: bool = False",
+        "max_response_bytes: int = 2 * 1024 * 1024",
+        "timeout: float | Timeout | None = None",
+        "Timeout( total: float = 60.0, attempt: float = 20.0, connect: float = 10.0, )",
+    ):
+        assert shown in text, shown
+    assert "DEFAULT_" not in text
+    default = inspect.signature(AsyncLinkSession).parameters["max_response_bytes"].default
+    assert default == DEFAULT_MAX_RESPONSE_BYTES
+    for name in [*ENDPOINTS, "aclose", "close", "with_options", "with_raw_response", "closed"]:
+        assert f'id="plaid_link_async.AsyncLinkSession.{name}"' in page, name
