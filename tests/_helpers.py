@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import pickle
+import types
 from typing import Any
 
 import aiohttp
@@ -131,3 +134,21 @@ def error_texts(error: BaseException) -> list[str]:
         if isinstance(link, PlaidLinkError):
             texts.append(repr(vars(pickle.loads(pickle.dumps(link)))))
     return texts
+
+
+def attribute_docstrings(module: types.ModuleType) -> dict[str, str]:
+    """`Class.field` to the docstring written right under the field in `module`'s source."""
+    docs = {}
+    for cls in ast.parse(inspect.getsource(module)).body:
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        for statement, after in zip(cls.body, cls.body[1:], strict=False):
+            if (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[f"{cls.name}.{statement.target.id}"] = after.value.value
+    return docs

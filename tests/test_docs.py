@@ -47,6 +47,7 @@ def test_the_testing_page_has_its_recipes() -> None:
         "test_fastapi_testclient.py",
         "test_fastapi_asgi.py",
         "test_aiohttp_app.py",
+        "test_fastapi_real_server.py",
     ]
 
 

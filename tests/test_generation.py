@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import copy
 import enum
 import importlib
@@ -20,6 +19,7 @@ import pytest
 from plaid_link_async import models
 from plaid_link_async._types import Kind, TypePlan
 
+from ._helpers import attribute_docstrings
 from .conftest import ROOT, response_examples
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -176,17 +176,7 @@ def test_every_field_has_a_meaning_of_our_own_and_no_line_is_stale() -> None:
     assert [k for k, n in fields.items() if k not in CLASS_FIELD_DOCS and n not in FIELD_DOCS] == []
     assert [k for k in CLASS_FIELD_DOCS if k not in fields] == []
     # Each reaches the code as an attribute docstring: a string right after the field.
-    documented = {
-        f"{cls.name}.{statement.target.id}"
-        for cls in ast.parse(inspect.getsource(models)).body
-        if isinstance(cls, ast.ClassDef)
-        for statement, after in zip(cls.body, cls.body[1:], strict=False)
-        if isinstance(statement, ast.AnnAssign)
-        and isinstance(statement.target, ast.Name)
-        and isinstance(after, ast.Expr)
-        and isinstance(after.value, ast.Constant)
-    }
-    assert documented == set(fields)
+    assert set(attribute_docstrings(models)) == set(fields)
 
 
 def test_a_field_newer_than_our_lines_is_described_by_its_type_or_plainly() -> None:

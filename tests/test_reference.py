@@ -6,7 +6,6 @@ HTML read here is this tree's. Run alone, without a build, the test is skipped.
 
 from __future__ import annotations
 
-import ast
 import enum
 import html as html_
 import inspect
@@ -17,6 +16,7 @@ import pytest
 
 from plaid_link_async import Model, models
 
+from ._helpers import attribute_docstrings
 from .conftest import ROOT
 
 MODELS_PAGE = ROOT / "site" / "reference" / "models" / "index.html"
@@ -47,27 +47,11 @@ def test_every_field_member_and_alias_is_in_the_built_models_reference() -> None
     )
 
 
-def _field_docs() -> dict[str, str]:
-    """`Class.field` to the attribute docstring the generator wrote under the field."""
-    docs = {}
-    for cls in ast.parse(inspect.getsource(models)).body:
-        if isinstance(cls, ast.ClassDef):
-            for statement, after in zip(cls.body, cls.body[1:], strict=False):
-                if (
-                    isinstance(statement, ast.AnnAssign)
-                    and isinstance(statement.target, ast.Name)
-                    and isinstance(after, ast.Expr)
-                    and isinstance(after.value, ast.Constant)
-                ):
-                    docs[f"{cls.name}.{statement.target.id}"] = after.value.value
-    return docs
-
-
 def test_every_field_shows_its_meaning_whether_it_is_required_and_its_default() -> None:
     if not MODELS_PAGE.is_file():
         pytest.skip("the docs are not built here: run `mkdocs build` first")
     page = MODELS_PAGE.read_text(encoding="utf-8")
-    docs = _field_docs()
+    docs = attribute_docstrings(models)
     assert len(docs) == 400
     wrong = []
     for key, doc in docs.items():
