@@ -7,14 +7,25 @@ methods as the in-loop fake; the sync test below is the one FastAPI users write.
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
+import urllib.error
+import urllib.request
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from plaid_link_async import AsyncLinkSession, InvalidInputError
 from plaid_link_async import models as m
-from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidProcess, FakePlaidThread, Fault
+from plaid_link_async.testing import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_SECRET,
+    FakePlaidProcess,
+    FakePlaidThread,
+    Fault,
+)
 
 from ._helpers import plaid_variables
 from .conftest import ROOT
@@ -92,6 +103,96 @@ async def test_the_process_fake_is_driven_over_its_control_api(
     assert fake.requests == []
     with pytest.raises(ValueError, match="unknown endpoint"):
         fake.inject("no_such_endpoint", Fault.server_error())
+
+
+def _post(url: str, body: object, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """A bare JSON POST with the standard library, as a test in any language would do."""
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data, {"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def test_the_documented_control_api_drives_the_command_line_fake_over_bare_http() -> None:
+    # `plaid-link fake-server` in a child process, as stripe-mock is run for tests
+    # in other languages: nothing of this package's client is used below.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "plaid_link_async.testing", "--max-recorded", "100"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        plaid = {
+            "PLAID-CLIENT-ID": DEFAULT_CLIENT_ID,
+            "PLAID-SECRET": DEFAULT_SECRET,
+            "Plaid-Version": "2020-09-14",
+        }
+        create = {"client_name": "App", "language": "en", "country_codes": ["US"], "user_id": "u"}
+        # The fault body exactly as docs/testing.md shows it.
+        rate_limit = {
+            "kind": "plaid_error",
+            "status": 429,
+            "error_type": "RATE_LIMIT_EXCEEDED",
+            "error_code": "RATE_LIMIT",
+            "retry_after": "0",
+        }
+        queued = _post(
+            f"{url}/_fake/faults", {"endpoint": "link_token_create", "faults": [rate_limit]}
+        )
+        assert queued == (200, {"queued": 1})
+        status, body = _post(f"{url}/link/token/create", create, plaid)
+        assert (status, body["error_code"]) == (429, "RATE_LIMIT")
+        status, body = _post(f"{url}/link/token/create", create, plaid)
+        assert status == 200
+        status, completion = _post(
+            f"{url}/_fake/complete_link", {"link_token": body["link_token"], "items": 2}
+        )
+        assert status == 200
+        assert len(completion["public_tokens"]) == 2
+        status, item = _post(
+            f"{url}/item/public_token/exchange",
+            {"public_token": completion["public_tokens"][0]},
+            plaid,
+        )
+        assert (status, item["access_token"][:15]) == (200, "access-sandbox-")
+        recorded = _get(f"{url}/_fake/requests")
+        assert [r["endpoint"] for r in recorded] == [
+            "link_token_create",
+            "link_token_create",
+            "item_public_token_exchange",
+        ]
+        headers = {name.lower(): value for name, value in recorded[0]["headers"].items()}
+        assert headers["plaid-secret"] == "***"
+        status, signed = _post(f"{url}/_fake/sign_webhook", {"payload": {"webhook_type": "LINK"}})
+        assert status == 200
+        assert "Plaid-Verification" in signed["headers"]
+        assert _get(f"{url}/_fake/webhook_deliveries") == []  # tokens made without a webhook
+        assert _post(f"{url}/_fake/reset", {}) == (200, {"reset": True})
+        assert _get(f"{url}/_fake/requests") == []
+        status, refused = _post(f"{url}/_fake/faults", {"endpoint": "nope", "faults": []})
+        assert status == 400
+        assert "unknown endpoint" in refused["error"]
+        status, refused = _post(f"{url}/_fake/no_such_control", {})
+        assert status == 400
+        assert "no control POST /_fake/no_such_control" in refused["error"]
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 STYLE_TEST = """
