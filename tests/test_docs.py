@@ -47,6 +47,7 @@ def test_the_testing_page_has_its_recipes() -> None:
         "test_fastapi_testclient.py",
         "test_fastapi_asgi.py",
         "test_aiohttp_app.py",
+        "test_django_async_views.py",
         "test_fastapi_real_server.py",
     ]
 
@@ -58,6 +59,7 @@ def test_every_recipe_passes_with_pytest(pytester: pytest.Pytester, name: str, c
     pytester.makepyfile(
         myapp=(examples / "fastapi_app.py").read_text(encoding="utf-8"),
         myaiohttpapp=(examples / "aiohttp_app.py").read_text(encoding="utf-8"),
+        mydjangoapp=(examples / "django_app.py").read_text(encoding="utf-8"),
     )
     pytester.makepyfile(**{name.removesuffix(".py"): code})
     pytester.makeini(
