@@ -44,6 +44,7 @@ RECIPES = [
 
 def test_the_testing_page_has_its_recipes() -> None:
     assert [name for name, _ in RECIPES] == [
+        "test_link_completion.py",
         "test_fastapi_testclient.py",
         "test_fastapi_asgi.py",
         "test_aiohttp_app.py",
