@@ -386,7 +386,7 @@ async def create_link_tokens(
     session: AsyncLinkSession,
     requests: Iterable[LinkTokenCreateRequest],
     *,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int = 32,  # DEFAULT_CONCURRENCY, spelled out for the reference
     max_per_second: float | None = None,
     retry: RetryPolicy | None = None,
 ) -> list[BatchResult]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final, cast
 
 import attrs
 
@@ -43,9 +43,6 @@ class ExtraFields(Mapping[str, Any]):
         return f"ExtraFields({preview(self._data)!r})"
 
 
-NO_EXTRA = ExtraFields()
-
-
 def _freeze_extra(value: Mapping[str, Any] | None) -> ExtraFields:
     if type(value) is ExtraFields:
         return value
@@ -60,7 +57,10 @@ class Model:
     every month, and a request may carry a parameter newer than the models.
     """
 
-    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, converter=_freeze_extra, hash=False)
+    extra: Mapping[str, Any] = attrs.field(
+        default=ExtraFields(), converter=_freeze_extra, hash=False
+    )
+    """The JSON keys the model does not declare, read-only; empty when there are none."""
 
     def __repr__(self) -> str:
         cls = type(self)
@@ -84,3 +84,7 @@ class Model:
         if extra:
             parts.append(extra)  # after the declared fields, which matter more
         return f"{cls.__name__}({', '.join(parts)})"
+
+
+#: The one empty `ExtraFields`, shared by every model without unknown keys.
+NO_EXTRA: Final = cast("ExtraFields", attrs.fields(Model).extra.default)

@@ -36,10 +36,6 @@ from ._tolerant import read_tolerantly
 #: The only algorithm Plaid signs webhooks with, and so the only one accepted.
 ALGORITHM: Final = "ES256"
 HEADER: Final = "plaid-verification"
-#: Plaid's window: a webhook signed more than five minutes ago is refused.
-DEFAULT_MAX_AGE: Final = 300.0
-#: How far in the future an `iat` may be, for clocks that disagree a little.
-DEFAULT_LEEWAY: Final = 30.0
 
 
 class WebhookRejection(str, enum.Enum):
@@ -161,8 +157,10 @@ class WebhookVerifier:
         self,
         fetch_key: KeyFetcher,
         *,
-        max_age: float = DEFAULT_MAX_AGE,
-        leeway: float = DEFAULT_LEEWAY,
+        # Plaid's window: a webhook signed more than five minutes ago is refused.
+        max_age: float = 300.0,
+        # How far in the future an `iat` may be, for clocks that disagree a little.
+        leeway: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._fetch_key = fetch_key

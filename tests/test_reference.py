@@ -148,3 +148,27 @@ def test_the_session_reference_shows_its_signature_defaults_and_every_endpoint()
     assert default == DEFAULT_MAX_RESPONSE_BYTES
     for name in [*ENDPOINTS, "aclose", "close", "with_options", "with_raw_response", "closed"]:
         assert f'id="plaid_link_async.AsyncLinkSession.{name}"' in page, name
+
+
+def test_no_default_in_the_reference_is_a_name_the_reader_cannot_import() -> None:
+    import plaid_link_async
+    import plaid_link_async.testing
+    from plaid_link_async import create_link_tokens
+    from plaid_link_async._batch import DEFAULT_CONCURRENCY
+
+    exported = {*plaid_link_async.__all__, *plaid_link_async.testing.__all__}
+    hidden = []
+    for page in sorted(SITE.glob("*/index.html")):
+        text = html_.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8")))
+        hidden += [
+            f"{page.parent.name}: {name}"
+            for name in re.findall(r"= ([A-Z][A-Z0-9_]{2,})\b", text)
+            if name not in exported
+        ]
+    if not hidden and not list(SITE.glob("*/index.html")):
+        pytest.skip("the docs are not built here: run `mkdocs build` first")
+    assert hidden == []
+    # A constant spelled out in a signature for the reader still agrees with its name.
+    assert inspect.signature(create_link_tokens).parameters["concurrency"].default == (
+        DEFAULT_CONCURRENCY
+    )
