@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("plaid_link_async")
 
-DEFAULT_CONCURRENCY: Final = 32
 #: A rate limit halves the concurrency at most this often, and a quiet spell this long
 #: raises it by a tenth of the ceiling: one burst of 429s is one signal, not fifty.
 ADJUST_INTERVAL: Final = 0.5
@@ -386,7 +385,7 @@ async def create_link_tokens(
     session: AsyncLinkSession,
     requests: Iterable[LinkTokenCreateRequest],
     *,
-    concurrency: int = 32,  # DEFAULT_CONCURRENCY, spelled out for the reference
+    concurrency: int = 32,
     max_per_second: float | None = None,
     retry: RetryPolicy | None = None,
 ) -> list[BatchResult]:
