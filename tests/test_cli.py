@@ -197,28 +197,6 @@ async def test_batch_killed_mid_run_resumes_without_loss_or_duplicates(
     assert all("link_token" in record for record in lines(output))
 
 
-async def test_batch_interrupted_with_ctrl_c_keeps_finished_lines(
-    fake: FakePlaidServer, tmp_path: Path
-) -> None:
-    fake.latency = 0.05
-    users = tmp_path / "users.csv"
-    users.write_text("user_id\n" + "".join(f"u{n}\n" for n in range(300)))
-    output = tmp_path / "tokens.jsonl"
-    env = {**os.environ, "PLAID_CLIENT_ID": fake.client_id, "PLAID_SECRET": SECRET}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "plaid_link_async", "batch", "create", "--input", str(users),
-        "--output", str(output), "--client-name", "App", "--concurrency", "5",
-        "--base-url", fake.url, stderr=asyncio.subprocess.PIPE, env=env,
-    )  # fmt: skip
-    await wait_for_lines(output, 20)
-    process.send_signal(signal.SIGINT)
-    _, err = await process.communicate()
-    assert process.returncode == 130
-    assert "interrupted" in err.decode()
-    written = lines(output)  # whole lines only
-    assert len({r["row"] for r in written}) == len(written)
-
-
 async def test_webhook_verify_checks_a_captured_webhook(
     fake: FakePlaidServer, tmp_path: Path
 ) -> None:

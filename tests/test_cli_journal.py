@@ -370,6 +370,7 @@ async def test_ctrl_c_journals_finished_calls_and_says_how_to_resume(
     _, raw_err = await process.communicate()
     err = raw_err.decode()
     assert process.returncode == 130
+    assert "interrupted" in err
     assert "300 rows: " in err
     assert "not done" in err
     assert "to resume, run the same command again: plaid-link batch create --input" in err

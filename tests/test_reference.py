@@ -20,13 +20,17 @@ from ._helpers import attribute_docstrings
 from .conftest import ROOT
 
 SITE = ROOT / "site" / "reference"
-MODELS_PAGE = SITE / "models" / "index.html"
+
+
+def _built(page: str) -> str:
+    path = SITE / page / "index.html"
+    if not path.is_file():
+        pytest.skip("the docs are not built here: run `mkdocs build` first")
+    return path.read_text(encoding="utf-8")
 
 
 def test_every_field_member_and_alias_is_in_the_built_models_reference() -> None:
-    if not MODELS_PAGE.is_file():
-        pytest.skip("the docs are not built here: run `mkdocs build` first")
-    html = MODELS_PAGE.read_text(encoding="utf-8")
+    html = _built("models")
     expected = []
     for name in models.__all__:
         obj = getattr(models, name)
@@ -49,9 +53,7 @@ def test_every_field_member_and_alias_is_in_the_built_models_reference() -> None
 
 
 def test_every_field_shows_its_meaning_whether_it_is_required_and_its_default() -> None:
-    if not MODELS_PAGE.is_file():
-        pytest.skip("the docs are not built here: run `mkdocs build` first")
-    page = MODELS_PAGE.read_text(encoding="utf-8")
+    page = _built("models")
     docs = attribute_docstrings(models)
     assert len(docs) == 400
     wrong = []
@@ -69,13 +71,6 @@ def test_every_field_shows_its_meaning_whether_it_is_required_and_its_default() 
         if not (all(checks) and default_shown):
             wrong.append(key)
     assert wrong == [], f"{len(wrong)} fields shown wrong, first: {wrong[:5]}"
-
-
-def _built(page: str) -> str:
-    path = SITE / page / "index.html"
-    if not path.is_file():
-        pytest.skip("the docs are not built here: run `mkdocs build` first")
-    return path.read_text(encoding="utf-8")
 
 
 def _documented_attributes(cls: type) -> dict[str, type]:
