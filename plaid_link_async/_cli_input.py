@@ -11,7 +11,8 @@ import codecs
 import csv
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -192,7 +193,12 @@ def read_records(path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[Recor
 
 class _Lines:
     """Decoded lines of a binary file, each at most `MAX_LINE_BYTES`; a line that is too
-    long or does not decode is noted in `problems` by its number, not raised."""
+    long or does not decode is noted in `problems` by its number, not raised.
+
+    A line that is too long is never held whole: its pieces go to `on_skip` as they are
+    read (the CSV reader follows its quotes through them), then an empty line stands in
+    for it, so that the lines after keep their numbers, and `skipped` names it.
+    """
 
     def __init__(self, handle: IO[bytes], encoding: str) -> None:
         self._handle = handle
@@ -200,6 +206,8 @@ class _Lines:
         self._encoding = encoding
         self.number = 0  # lines read so far
         self.problems: dict[int, str] = {}
+        self.on_skip: Callable[[str], None] | None = None
+        self.skipped = 0  # the number of the last line that was too long
 
     def __iter__(self) -> Iterator[str]:
         utf8 = codecs.lookup(self._encoding).name == "utf-8"
@@ -212,12 +220,10 @@ class _Lines:
             if self.number == 1 and bom and raw.startswith(bom):
                 raw = raw[len(bom) :]
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                self._skip_rest()
+                self._skip_rest(raw)
                 self.problems[self.number] = f"line {self.number} is over {MAX_LINE_BYTES:,} bytes"
-
-                # A row of empty fields stands in for it, so that the rows after keep
-                # their numbers.
-                yield '"",\n'
+                self.skipped = self.number
+                yield ""
                 continue
             try:
                 yield self._decoder().decode(raw, final=True)
@@ -229,10 +235,15 @@ class _Lines:
                 )
                 yield raw.decode(self._encoding, errors="replace")
 
-    def _skip_rest(self) -> None:
+    def _skip_rest(self, first: bytes) -> None:
+        piece = first
         while True:
+            if self.on_skip is not None:
+                self.on_skip(piece.decode(self._encoding, errors="replace"))
+            if piece.endswith(b"\n"):
+                return
             piece = self._handle.readline(MAX_LINE_BYTES)
-            if not piece or piece.endswith(b"\n"):
+            if not piece:
                 return
 
     def take_problem(self, since: int) -> str | None:
@@ -249,34 +260,34 @@ def _fingerprint(text: str) -> str:
 
 
 def _csv_records(path: Path, lines: _Lines) -> Iterator[Record]:
-    reader = csv.reader(iter(lines))
-    try:
-        header = next(reader)
-    except StopIteration:
+    records = _csv_split(path, lines)
+    header: list[str] | None = None
+    for _, texts, problem in records:
+        if texts is not None and _empty(texts):
+            continue  # empty lines before the header
+        if problem is None and texts is not None:
+            try:
+                header = next(csv.reader(texts), None)
+            except csv.Error as error:
+                problem = str(error)
+        if header is None or problem is not None:
+            raise InputError(0, "", f"{path.name}: the header line is not CSV: {problem}")
+        break
+    if header is None:
         return
-    except csv.Error as error:
-        raise InputError(0, "", f"{path.name}: the header line is not CSV: {error}") from None
     header = [name.strip() for name in header]
     if not {"user_id", "client_user_id"} & set(header):
         raise InputError(0, "user_id", f"{path.name} has no user_id column")
     number = 0
-    done_line = lines.number
-    while True:
-        start = done_line + 1
-        problem: str | None = None
-        values: list[str] | None
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            values, problem = None, f"not CSV: {error}"
-        else:
-            if not values:
-                done_line = lines.number
-                continue  # a blank line is no row
-        problem = lines.take_problem(done_line) or problem
-        done_line = lines.number
+    for line, texts, problem in records:
+        values: list[str] | None = None
+        if problem is None and texts is not None:
+            if _empty(texts):
+                continue  # an empty line is no row, as the csv module has it
+            try:
+                values = next(csv.reader(texts), None) or []
+            except csv.Error as error:
+                problem = f"not CSV: {error}"
         number += 1
         fingerprint = _fingerprint(json.dumps(values))
         if problem is None and values is not None:
@@ -285,22 +296,113 @@ def _csv_records(path: Path, lines: _Lines) -> Iterator[Record]:
             elif len(values) > len(header):
                 problem = f"{len(values)} fields, but the header names {len(header)}"
         if problem is not None or values is None:
-            yield Record(number, start, fingerprint, problem=problem or "not CSV")
+            yield Record(number, line, fingerprint, problem=problem or "not CSV")
             continue
         # Fewer values than columns is fine (the rest are empty), more was refused above.
         fields = {name: value for name, value in zip(header, values, strict=False) if value}
-        yield Record(number, start, fingerprint, fields=fields)
+        yield Record(number, line, fingerprint, fields=fields)
+
+
+def _empty(texts: list[str]) -> bool:
+    return len(texts) == 1 and not texts[0].strip("\r\n")
+
+
+# The csv module's quoting states (dialect "excel", not strict): at the start of a
+# field, inside an unquoted one, inside a quoted one, just after a quote in a quoted one.
+_START, _UNQUOTED, _QUOTED, _CLOSED = range(4)
+_SPECIAL: Final = re.compile(r'[",]')
+
+
+def _advance(state: int, text: str) -> int:
+    """The csv module's state after reading `text` from `state`; it carries across pieces.
+
+    Only quotes and commas change it, so only they are visited: a line without a quote
+    costs one `in` test.
+    """
+    if '"' not in text:
+        if state == _QUOTED or not text:
+            return state
+        return _START if text.endswith(",") else _UNQUOTED
+    at = 0  # everything before `at` has been taken into `state`
+    for match in _SPECIAL.finditer(text):
+        pos = match.start()
+        if state == _QUOTED:
+            if text[pos] == '"':
+                state, at = _CLOSED, pos + 1
+            continue
+        if pos > at and state != _UNQUOTED:
+            state = _UNQUOTED  # plain characters came first: a quote now is literal
+        if text[pos] == ",":
+            state = _START
+        elif state != _UNQUOTED:
+            state = _QUOTED  # a field opening with a quote, or a doubled quote inside one
+        at = pos + 1
+    if len(text) > at and state != _QUOTED:
+        state = _UNQUOTED
+    return state
+
+
+def _csv_split(path: Path, lines: _Lines) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """Each CSV record as (its first line, its lines, a problem), cut where the csv module
+    itself ends a record: at a line end outside quotes.
+
+    Records are cut here rather than by one `csv.reader` over the whole file, because
+    after an error that reader goes on at the next *line*, which may be inside a field:
+    every line of one bad quoted field would become a row of its own. A record is held
+    up to `MAX_LINE_BYTES` characters; a longer one is that row's problem, skipped to
+    its true end. A quoted field still open at the end of the file refuses the input.
+
+    Raises:
+        InputError: (row 0) a quoted field is never closed.
+    """
+    state = _START
+
+    def follow(piece: str) -> None:
+        nonlocal state
+        state = _advance(state, piece)
+
+    lines.on_skip = follow
+    texts: list[str] = []
+    size = 0
+    first = 0
+    oversized = False
+    for text in lines:
+        if not texts and not oversized:
+            first = lines.number
+        if lines.skipped == lines.number:
+            oversized = True  # `follow` has seen its pieces
+        else:
+            state = _advance(state, text)
+            size += len(text)
+            oversized = oversized or size > MAX_LINE_BYTES
+            if not oversized:
+                texts.append(text)
+        if state == _QUOTED:
+            continue
+        problem = lines.take_problem(first - 1)
+        if oversized and problem is None:
+            problem = (
+                f"the row (lines {first}-{lines.number}) is over {MAX_LINE_BYTES:,} characters"
+            )
+        yield first, None if oversized else texts, problem
+        texts, size, oversized, state = [], 0, False, _START
+    if texts or oversized:
+        raise InputError(
+            0,
+            "",
+            f"{path.name}: line {first} opens a quoted field that is never closed (the "
+            "rest of the file would be one field); fix the quotes. Nothing was sent.",
+        )
 
 
 def _jsonl_records(lines: _Lines) -> Iterator[Record]:
     number = 0
     for text in lines:
-        if not text.strip():
-            lines.problems.pop(lines.number, None)
+        problem = lines.take_problem(lines.number - 1)
+        if problem is None and not text.strip():
             continue
         number += 1
         fingerprint = _fingerprint(text.strip())
-        problem = lines.take_problem(lines.number - 1)
         if problem is not None:
             yield Record(number, lines.number, fingerprint, problem=problem)
             continue
