@@ -13,6 +13,7 @@ from ._config import Environment, Timeout
 from ._converter import from_dict, to_dict
 from ._events import RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
+    AmbiguousOutcomeError,
     APIServerError,
     ConfigurationError,
     FieldError,
@@ -49,6 +50,7 @@ from ._webhooks import (
 
 __all__ = [
     "APIServerError",
+    "AmbiguousOutcomeError",
     "AsyncLinkSession",
     "BatchFailure",
     "BatchProgress",

@@ -129,7 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument("--concurrency", type=int, default=32, help="calls in flight (32)")
     many.add_argument("--max-per-second", type=float, help="most calls started per second")
     many.add_argument(
-        "--retry-failed", action="store_true", help="run again rows whose line is an error"
+        "--retry-failed",
+        action="store_true",
+        help="run again rows whose line is an error (not those with an unknown outcome)",
+    )
+    many.add_argument(
+        "--retry-ambiguous",
+        action="store_true",
+        help="also run again rows whose outcome is unknown: Plaid may have acted on them "
+        "(a Hosted Link may have been sent); see the journal's check first",
     )
     many.add_argument(
         "--new-journal",
@@ -447,7 +455,11 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
         # The first pass checks the journal and counts the rows: the bar gets a total and
         # an ETA, and the rows done by an earlier run show as done.
         summary.total = journal.check(read_records(args.input, encoding), args.input.name)
-        summary.skipped = journal.count_done(summary.total, retry_failed=args.retry_failed)
+        summary.skipped = journal.count_done(
+            summary.total,
+            retry_failed=args.retry_failed,
+            retry_ambiguous=args.retry_ambiguous,
+        )
         progress = progress_display(
             not args.no_progress and sys.stderr.isatty(),
             sys.stderr,
@@ -467,6 +479,7 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
                     concurrency=args.concurrency,
                     max_per_second=args.max_per_second,
                     retry_failed=args.retry_failed,
+                    retry_ambiguous=args.retry_ambiguous,
                     progress=progress,
                     report=lambda line: _say(f"error: {line}", scrub),
                 )
@@ -492,6 +505,11 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
             scrub,
         )
         return EXIT_FAILED
+    if summary.ambiguous:
+        _say(
+            f"{summary.ambiguous} rows may have been processed by Plaid (see their journal "
+            "lines); a resume leaves them alone unless given --retry-ambiguous"
+        )
     return EXIT_FAILED if summary.failed else 0
 
 

@@ -21,7 +21,13 @@ from ._batch import BatchProgress, BatchResult, BatchRun
 from ._cli_input import Defaults, Row, read_rows
 from ._cli_journal import Journal
 from ._datetimes import format_datetime
-from ._exceptions import ConfigurationError, PlaidAPIError, PlaidLinkError, SessionClosedError
+from ._exceptions import (
+    AmbiguousOutcomeError,
+    ConfigurationError,
+    PlaidAPIError,
+    PlaidLinkError,
+    SessionClosedError,
+)
 from ._session import AsyncLinkSession
 from .models import LinkTokenCreateRequest
 
@@ -49,6 +55,8 @@ class Summary:
     total: int = 0
     created: int = 0
     failed: int = 0
+    #: Of the failed rows, those Plaid may have acted on (journaled as `ambiguous`).
+    ambiguous: int = 0
     skipped: int = 0
     seconds: float = 0.0
     interrupted: bool = False
@@ -60,8 +68,9 @@ class Summary:
         return max(0, self.total - self.created - self.failed - self.skipped)
 
     def line(self) -> str:
+        unknown = f" ({self.ambiguous} with outcome unknown)" if self.ambiguous else ""
         text = (
-            f"{self.total} rows: {self.created} created, {self.failed} failed, "
+            f"{self.total} rows: {self.created} created, {self.failed} failed{unknown}, "
             f"{self.skipped} already done (skipped)"
         )
         if self.left:
@@ -71,6 +80,9 @@ class Summary:
 
 def error_record(error: BaseException) -> dict[str, Any]:
     record: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, AmbiguousOutcomeError):
+        # A resume must know not to send it again without --retry-ambiguous.
+        record["ambiguous"] = True
     if isinstance(error, PlaidAPIError):
         record["code"] = error.error_code
         record["message"] = error.error_message
@@ -91,6 +103,7 @@ async def run_batch(
     concurrency: int,
     max_per_second: float | None,
     retry_failed: bool,
+    retry_ambiguous: bool = False,
     progress: Any = None,
     report: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> None:
@@ -105,6 +118,7 @@ async def run_batch(
 
     def failed(row: Row, error: PlaidLinkError, line: str) -> None:
         summary.failed += 1
+        summary.ambiguous += isinstance(error, AmbiguousOutcomeError)
         report(line)
         journal.write({**_identity(row), "error": error_record(error)})
 
@@ -125,7 +139,9 @@ async def run_batch(
     def requests() -> Iterator[LinkTokenCreateRequest]:
         index = 0
         for row in read_rows(input_path, defaults, encoding):
-            if journal.is_done(row.number, retry_failed=retry_failed):
+            if journal.is_done(
+                row.number, retry_failed=retry_failed, retry_ambiguous=retry_ambiguous
+            ):
                 continue
             if row.request is None:
                 assert row.error is not None

@@ -1,10 +1,12 @@
 """The journal of `plaid-link batch create`: its output file, one JSON line per finished row.
 
-A row with a line holding a `link_token` (or an `error`, unless failed rows are retried)
-is done. Every line names its input row by number, `client_user_id` and a fingerprint of
-the row's content, so resuming against another input, or one with a row inserted, is
-refused instead of skipping rows that were never sent. A complete line is never removed
-or rewritten; only an unterminated last line, which a crash may leave, is dropped.
+A row with a line holding a `link_token` is done; so is one with an `error`, unless
+failed rows are retried, and one whose outcome is unknown (Plaid may have acted on it),
+unless those are retried by name. Every line names its input row by number,
+`client_user_id` and a fingerprint of the row's content, so resuming against another
+input, or one with a row inserted, is refused instead of skipping rows that were never
+sent. A complete line is never removed or rewritten; only an unterminated last line,
+which a crash may leave, is dropped.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Entry:
     fingerprint: str | None
     user_id: str | None
     created: bool
+    #: The call may have reached Plaid and been acted on (`AmbiguousOutcomeError`).
+    ambiguous: bool = False
 
 
 def check_paths(input_path: Path, output_path: Path) -> None:
@@ -82,16 +86,24 @@ class Journal:
         journal._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return journal
 
-    def is_done(self, row: int, *, retry_failed: bool) -> bool:
-        entry = self.entries.get(row)
-        return entry is not None and (entry.created or not retry_failed)
+    def is_done(self, row: int, *, retry_failed: bool, retry_ambiguous: bool) -> bool:
+        """Whether `row` is finished: created, or failed and not to be sent again.
 
-    def count_done(self, total: int, *, retry_failed: bool) -> int:
+        A row whose outcome is unknown is sent again only when asked by name: Plaid may
+        have texted its user already, and `--retry-failed` must not do that twice.
+        """
+        entry = self.entries.get(row)
+        if entry is None or entry.created:
+            return entry is not None
+        return not (retry_ambiguous if entry.ambiguous else retry_failed)
+
+    def count_done(self, total: int, *, retry_failed: bool, retry_ambiguous: bool) -> int:
         """How many of the input's first `total` rows are done already."""
         return sum(
             1
             for row in self.entries
-            if row <= total and self.is_done(row, retry_failed=retry_failed)
+            if row <= total
+            and self.is_done(row, retry_failed=retry_failed, retry_ambiguous=retry_ambiguous)
         )
 
     def check(self, records: Iterable[Record], input_name: str) -> int:
@@ -209,7 +221,8 @@ def _parse(raw: bytes) -> tuple[int, Entry | None] | None:
     if isinstance(row, bool) or not isinstance(row, int) or row < 1:
         return None
     created = isinstance(data.get("link_token"), str) and bool(data["link_token"])
-    if not created and not isinstance(data.get("error"), dict):
+    error = data.get("error")
+    if not created and not isinstance(error, dict):
         return row, None
     fingerprint = data.get("fp")
     user_id = data.get("user_id")
@@ -217,4 +230,5 @@ def _parse(raw: bytes) -> tuple[int, Entry | None] | None:
         fingerprint if isinstance(fingerprint, str) else None,
         user_id if isinstance(user_id, str) else None,
         created,
+        ambiguous=not created and isinstance(error, dict) and error.get("ambiguous") is True,
     )

@@ -8,6 +8,7 @@
     │                                             the contract gives (also a proxy's HTML page)
     ├── TransportError                            no answer: refused, reset, disconnected
     │   └── PlaidTimeoutError                     no answer in time
+    ├── AmbiguousOutcomeError                     an action Plaid may have taken, not repeated
     └── PlaidAPIError                             Plaid answered with an error body
         ├── InvalidRequestError                   INVALID_REQUEST
         ├── InvalidInputError                     INVALID_INPUT
@@ -176,8 +177,9 @@ class TransportError(PlaidLinkError):
     """No HTTP answer arrived: the connection was refused, reset or dropped.
 
     `retryable` tells whether another attempt may succeed (a reset connection) or not
-    (a malformed URL). The message names the underlying error's type and the system's
-    message only: no chained exception is kept (it could hold request headers).
+    (a malformed URL); `sent` whether the request may have reached Plaid. The message
+    names the underlying error's type and the system's message only: no chained
+    exception is kept (it could hold request headers).
     """
 
     message: str
@@ -188,6 +190,9 @@ class TransportError(PlaidLinkError):
     """Whether another attempt may succeed (a reset connection) or not (a bad URL)."""
     attempts: int
     """How many attempts the call made."""
+    sent: bool
+    """False only when the request provably never left: no connection could be opened.
+    True when any of it may have reached Plaid (a reset, a timeout after connecting)."""
 
     def __init__(
         self,
@@ -196,11 +201,13 @@ class TransportError(PlaidLinkError):
         endpoint: str | None = None,
         retryable: bool = True,
         attempts: int = 1,
+        sent: bool = True,
     ) -> None:
         self.message = message
         self.endpoint = endpoint
         self.retryable = retryable
         self.attempts = attempts
+        self.sent = sent
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -222,8 +229,79 @@ class PlaidTimeoutError(TransportError):
     """True when no connection opened in time, so the request was never sent."""
 
     def __init__(self, message: str, *, connecting: bool = False, **options: Any) -> None:
+        if connecting:
+            options["sent"] = False
         super().__init__(message, **options)
         self.connecting = connecting
+
+
+class AmbiguousOutcomeError(PlaidLinkError):
+    """A call that Plaid may have acted on failed without a clear answer; it was not repeated.
+
+    Raised for an operation that is not safe to send twice (an exchange, a Hosted Link
+    delivery) when its attempt timed out after the request went out, lost its
+    connection mid-answer, or got a 5xx: Plaid may have exchanged the token or texted
+    the user. Sending it again would be a second action, not a second try, so the call
+    stops here. `check` says how to find out what happened; `error` is the failure
+    itself.
+    """
+
+    error: PlaidLinkError
+    """The failure of the last attempt (a `PlaidTimeoutError`, an `APIServerError`, ...)."""
+    endpoint: str | None
+    """The operation called, such as `item_public_token_exchange`."""
+    attempts: int
+    """How many attempts the call made, the ambiguous one included."""
+    status: int | None
+    """The HTTP status of the last answer, if one arrived."""
+    request_id: str | None
+    """Plaid's `request_id` of the last answer, if one arrived."""
+    check: str
+    """How to find out whether Plaid acted."""
+
+    def __init__(
+        self,
+        error: PlaidLinkError,
+        *,
+        check: str,
+        endpoint: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.error = error
+        self.check = check
+        self.endpoint = endpoint
+        self.attempts = attempts
+        status = getattr(error, "status", None)
+        self.status = status if isinstance(status, int) else None
+        request_id = getattr(error, "request_id", None)
+        self.request_id = request_id if isinstance(request_id, str) else None
+        super().__init__(check)
+
+    @property
+    def cause(self) -> str:
+        """The failure in a few words, without the endpoint or the request id."""
+        error = self.error
+        if isinstance(error, PlaidAPIError):
+            return f"{error.error_type} {error.error_code} (HTTP {error.status})"
+        text = getattr(error, "message", None) or type(error).__name__
+        if self.status is not None:
+            text += f" (HTTP {self.status})"
+        return text
+
+    def __str__(self) -> str:
+        where = f"{self.endpoint}: " if self.endpoint else ""
+        done = (
+            "Plaid processed it but its answer could not be read"
+            if self.status is not None and 200 <= self.status < 300
+            else "Plaid may have processed it"
+        )
+        return (
+            f"{where}outcome unknown after {self.cause}; not sent again, as {done}: "
+            f"{self.check}" + _suffix(self.request_id, self.attempts)
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (self.check,), self.__dict__))
 
 
 class PlaidAPIError(PlaidLinkError):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import math
 import random
 import time
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import attrs
 import tenacity
 
+from ._endpoints import ENDPOINTS
 from ._exceptions import (
     ConfigurationError,
     PlaidAPIError,
@@ -19,6 +22,7 @@ from ._exceptions import (
     TransportError,
     UnexpectedResponseError,
 )
+from ._repeat import is_repeatable
 
 #: Statuses worth another attempt: timeouts, rate limits and every server-side failure.
 RETRY_STATUSES: Final = frozenset({408, 429, *range(500, 600)})
@@ -32,6 +36,23 @@ def _at_least(minimum: float) -> Callable[[Any, attrs.Attribute[Any], Any], None
     return check
 
 
+def _operations(value: Mapping[str, bool] | None) -> Mapping[str, bool]:
+    # Read-only, so that the frozen policy stays what it was built as.
+    table = dict(value or {})
+    for name, repeat in table.items():
+        if name not in ENDPOINTS:
+            nearest = difflib.get_close_matches(str(name), ENDPOINTS, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            raise ConfigurationError(
+                f"RetryPolicy.repeatable names an unknown operation {name!r}{hint}"
+            )
+        if not isinstance(repeat, bool):
+            raise ConfigurationError(
+                f"RetryPolicy.repeatable[{name!r}] must be True or False, got {repeat!r}"
+            )
+    return types.MappingProxyType(table)
+
+
 @attrs.frozen
 class RetryPolicy:
     """How a call is retried; `max_attempts` counts the first try (1 turns retries off).
@@ -41,6 +62,13 @@ class RetryPolicy:
     A `Retry-After` from the server replaces that wait. One longer than `max_retry_after`
     is not waited at all: the error (a `RateLimitError` with `retry_after` set) is raised
     at once, so the caller decides, instead of a web request hanging for the cap first.
+
+    An operation that is not safe to send twice (an exchange, a Hosted Link delivery)
+    is retried only after a failure that proves Plaid did not act on it: a refused
+    connection, a 429, a 4xx. After a timeout, a lost connection or a 5xx it raises
+    `AmbiguousOutcomeError` instead. `repeatable` overrides that per operation:
+    `{"item_public_token_exchange": True}` retries it like a read, at your risk;
+    `{"link_token_create": False}` never repeats even a plain create.
     """
 
     max_attempts: int = attrs.field(default=3, validator=_at_least(1))
@@ -48,10 +76,18 @@ class RetryPolicy:
     max_delay: float = attrs.field(default=8.0, validator=_at_least(0))
     jitter: float = attrs.field(default=0.25, validator=_at_least(0))
     max_retry_after: float = attrs.field(default=30.0, validator=_at_least(0))
+    repeatable: Mapping[str, bool] = attrs.field(
+        factory=dict, converter=_operations, hash=False, repr=lambda table: repr(dict(table))
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.jitter > 1:
             raise ConfigurationError("RetryPolicy.jitter is a share of the wait: at most 1")
+
+    def repeats(self, operation: str, request: Any) -> bool:
+        """Whether `request` to `operation` may be sent again after an unclear failure."""
+        override = self.repeatable.get(operation)
+        return is_repeatable(operation, request) if override is None else override
 
     def backoff(self, retry_number: int) -> float:
         """The wait before retry `retry_number` (1 for the first retry), jitter included."""

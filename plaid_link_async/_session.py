@@ -33,6 +33,7 @@ from ._decode import decode
 from ._endpoints import ENDPOINTS
 from ._events import Hook, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
+    AmbiguousOutcomeError,
     ConfigurationError,
     FieldError,
     PlaidLinkError,
@@ -43,6 +44,7 @@ from ._exceptions import (
 from ._model_base import Model
 from ._once import report_drift, warn_unknown_enum
 from ._raw import RawAPIResponse
+from ._repeat import check_for, not_processed
 from ._retry import RetryPolicy
 from ._scrub import Scrubber
 from ._tolerant import Drift
@@ -442,9 +444,13 @@ class AsyncLinkSession(EndpointMethods):
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + limits.total
+        # Asked once per call: whether a failure that leaves Plaid's action unknown may
+        # be followed by another attempt, or must end the call (see _repeat).
+        repeatable = policy.repeats(route.name, request)
         # The first attempt runs without tenacity: most calls succeed at once, and
         # tenacity's machinery costs as much CPU as the rest of the call. A retryable
         # failure hands over to tenacity, which replays it as attempt 1.
+        ambiguous: AmbiguousOutcomeError | None = None
         try:
             result, raw, drift = await self._attempt(route, body, limits, deadline, 1, strict)
             return _Outcome(result, raw, drift, 1, loop.time() - started)
@@ -452,11 +458,16 @@ class AsyncLinkSession(EndpointMethods):
             _stamp(error, route.name, 1)
             if on_error is not None:
                 on_error(error)
-            if policy.max_attempts == 1 or not policy.should_retry(error):
-                raise
-            # In a list so that it can be let go of once raised: a local would keep the
-            # first failure (and what its traceback holds) alive through every retry.
-            first = [error]
+            ambiguous = None if repeatable else _ambiguous(error, route.name, 1)
+            if ambiguous is None:
+                if policy.max_attempts == 1 or not policy.should_retry(error):
+                    raise
+                # In a list so that it can be let go of once raised: a local would keep
+                # the first failure (and what its traceback holds) alive through every
+                # retry.
+                first = [error]
+        if ambiguous is not None:
+            raise ambiguous  # outside `except`: no second copy of the failure as context
         retrying = policy.retrying(
             deadline=deadline,
             clock=loop.time,
@@ -476,7 +487,10 @@ class AsyncLinkSession(EndpointMethods):
                     _stamp(error, route.name, number)
                     if on_error is not None:
                         on_error(error)
-                    raise
+                    ambiguous = None if repeatable else _ambiguous(error, route.name, number)
+                    if ambiguous is None:
+                        raise
+                raise ambiguous  # never retried: AmbiguousOutcomeError is not retryable
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     async def _traced(
@@ -562,6 +576,7 @@ class AsyncLinkSession(EndpointMethods):
                 f"the call's overall timeout of {limits.total:g} s passed",
                 endpoint=route.name,
                 retryable=False,
+                sent=False,
             )
         budget = min(limits.attempt, remaining)
         client_timeout = _client_timeout(budget, limits.connect)
@@ -665,6 +680,15 @@ def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
     # only times the opening of a new connection, TLS handshake included. Waiting for a
     # free connection in a busy pool is queueing, not a failure: the attempt bounds it.
     return aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total))
+
+
+def _ambiguous(error: PlaidLinkError, endpoint: str, attempts: int) -> AmbiguousOutcomeError | None:
+    """The error to raise instead of `error` when Plaid may have acted on the request."""
+    if not_processed(error):
+        return None
+    return AmbiguousOutcomeError(
+        error, check=check_for(endpoint), endpoint=endpoint, attempts=attempts
+    )
 
 
 def _stamp(error: PlaidLinkError, endpoint: str, attempts: int) -> None:

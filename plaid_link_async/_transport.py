@@ -45,35 +45,41 @@ class RawResponse(NamedTuple):
 
 
 # Order matters: the first matching class wins (a ServerTimeoutError is also a
-# ClientConnectionError). The last item says whether another attempt may help.
-_ERROR_TABLE: tuple[tuple[type[BaseException], Callable[..., TransportError], str, bool], ...] = (
+# ClientConnectionError). Then: whether another attempt may help, and whether the request
+# may have reached the server. Only a failure to connect proves it did not: from the
+# first byte written on, the server may have read enough to act.
+_ERROR_TABLE: tuple[
+    tuple[type[BaseException], Callable[..., TransportError], str, bool, bool], ...
+] = (
     (
         aiohttp.ConnectionTimeoutError,
         functools.partial(PlaidTimeoutError, connecting=True),
         "connect timed out",
         True,
+        False,
     ),
-    (asyncio.TimeoutError, PlaidTimeoutError, "timed out", True),
-    (aiohttp.ServerDisconnectedError, TransportError, "server disconnected", True),
-    (aiohttp.ClientConnectorError, TransportError, "could not connect", True),
-    (aiohttp.ClientOSError, TransportError, "connection error", True),
-    (aiohttp.ClientPayloadError, TransportError, "response body cut short", True),
-    (aiohttp.ClientResponseError, TransportError, "malformed HTTP answer", True),
-    (aiohttp.ClientConnectionError, TransportError, "connection error", True),
-    (aiohttp.InvalidURL, TransportError, "invalid URL", False),
-    (aiohttp.ClientError, TransportError, "HTTP client error", False),
+    (asyncio.TimeoutError, PlaidTimeoutError, "timed out", True, True),
+    (aiohttp.ServerDisconnectedError, TransportError, "server disconnected", True, True),
+    (aiohttp.ClientConnectorError, TransportError, "could not connect", True, False),
+    (aiohttp.ClientOSError, TransportError, "connection error", True, True),
+    (aiohttp.ClientPayloadError, TransportError, "response body cut short", True, True),
+    (aiohttp.ClientResponseError, TransportError, "malformed HTTP answer", True, True),
+    (aiohttp.ClientConnectionError, TransportError, "connection error", True, True),
+    (aiohttp.InvalidURL, TransportError, "invalid URL", False, False),
+    (aiohttp.ClientError, TransportError, "HTTP client error", False, True),
     # Anything else aiohttp or the OS raises (a header it cannot encode, a TLS failure
     # outside its own classes) is still ours, never a bare ValueError with a chain.
-    (Exception, TransportError, "unexpected HTTP client failure", False),
+    (Exception, TransportError, "unexpected HTTP client failure", False, True),
 )
 
 
 def map_error(error: BaseException) -> TransportError:
     """Our error for an aiohttp, asyncio or OS failure, keeping only its type and OS text."""
-    for kind, ours, what, retryable in _ERROR_TABLE:
+    for kind, ours, what, retryable, sent in _ERROR_TABLE:
         if isinstance(error, kind):
             detail = _detail(error)
-            return ours(f"{what}: {detail}" if detail else what, retryable=retryable)
+            text = f"{what}: {detail}" if detail else what
+            return ours(text, retryable=retryable, sent=sent)
     raise AssertionError("unreachable: the table ends with Exception")  # pragma: no cover
 
 

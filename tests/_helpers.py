@@ -87,6 +87,20 @@ async def requests_for(plaid: AsyncLinkSession, fake: FakePlaidServer) -> dict[s
     }
 
 
+#: Calls that are not safe to repeat, by operation name; `+sms` marks a delivering create.
+UNSAFE_CALLS = frozenset(
+    {"item_public_token_exchange", "link_delivery_create", "link_token_create+sms"}
+)
+DELIVERING_CREATE = attrs.evolve(
+    CREATE, hosted_link=m.LinkTokenCreateHostedLink(delivery_method=m.HostedLinkDeliveryMethod.SMS)
+)
+
+
+async def call_requests(plaid: AsyncLinkSession, fake: FakePlaidServer) -> dict[str, Any]:
+    """`requests_for`, plus a Hosted Link create that texts the user (`link_token_create+sms`)."""
+    return {**await requests_for(plaid, fake), "link_token_create+sms": DELIVERING_CREATE}
+
+
 def acquired(plaid: AsyncLinkSession) -> int:
     """Connections taken from the pool and not given back."""
     http = plaid.http_session

@@ -1,7 +1,9 @@
-"""The fault matrix: every fault kind against every endpoint, through the real transport.
+"""The fault matrix: every fault kind against every call, through the real transport.
 
 For each: the attempts made, the exception and its fields, and that every connection
-went back to the pool.
+went back to the pool. A call that is not safe to repeat (an exchange, a delivery) is
+retried only after a fault that proves Plaid did not act; after any other it raises
+`AmbiguousOutcomeError` having sent one request.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from plaid_link_async import (
+    AmbiguousOutcomeError,
     APIServerError,
     InvalidRequestError,
     PlaidLinkError,
@@ -23,7 +26,7 @@ from plaid_link_async import (
 from plaid_link_async._endpoints import ENDPOINTS
 from plaid_link_async.testing import FakePlaidServer, Fault
 
-from ._helpers import acquired, requests_for, session_for
+from ._helpers import UNSAFE_CALLS, acquired, call_requests, session_for
 
 # (fault, exception raised once attempts run out, retried, fields to check)
 MATRIX: dict[str, tuple[Fault, type[PlaidLinkError], bool, dict[str, Any]]] = {
@@ -79,34 +82,58 @@ MATRIX: dict[str, tuple[Fault, type[PlaidLinkError], bool, dict[str, Any]]] = {
     ),
     "empty_body": (Fault.empty_body(), UnexpectedResponseError, False, {"status": 200}),
     "wrong_shape": (Fault.wrong_shape(), UnexpectedResponseError, False, {"status": 200}),
+    "lost_answer": (Fault.lost_answer(), TransportError, True, {"retryable": True}),
 }
+#: The faults that prove Plaid did not act: its refusals (4xx) and its maintenance
+#: answer, whose operations are disabled. Every other fault leaves the outcome unknown.
+NOT_PROCESSED = frozenset({"invalid_request", "rate_limit_429", "maintenance_503"})
+CALLS = sorted({*ENDPOINTS, *UNSAFE_CALLS})
 
 
 @pytest.fixture
 async def setup(fake_plaid: FakePlaidServer) -> Any:
     # A short attempt timeout keeps the hang cases quick.
     async with session_for(fake_plaid, timeout=Timeout(total=5, attempt=0.2)) as plaid:
-        requests = await requests_for(plaid, fake_plaid)
+        requests = await call_requests(plaid, fake_plaid)
         fake_plaid.requests.clear()
         yield plaid, fake_plaid, requests
 
 
-@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def endpoint_of(call: str) -> str:
+    return call.split("+")[0]
+
+
+@pytest.mark.parametrize("call", CALLS)
 @pytest.mark.parametrize("case", sorted(MATRIX))
-async def test_fault_until_attempts_run_out(setup: Any, endpoint: str, case: str) -> None:
+async def test_fault_until_attempts_run_out(setup: Any, call: str, case: str) -> None:
     plaid, fake, requests = setup
+    endpoint = endpoint_of(call)
     fault, error_class, retried, fields = MATRIX[case]
-    expected_attempts = plaid.retry.max_attempts if retried else 1
+    ambiguous = call in UNSAFE_CALLS and case not in NOT_PROCESSED
+    expected_attempts = plaid.retry.max_attempts if retried and not ambiguous else 1
     fake.inject(endpoint, *[fault] * 3)
 
-    with pytest.raises(error_class) as caught:
-        await getattr(plaid, endpoint)(requests[endpoint])
+    with pytest.raises(AmbiguousOutcomeError if ambiguous else error_class) as caught:
+        await getattr(plaid, endpoint)(requests[call])
 
-    error = caught.value
+    assert len(fake.requests_for(endpoint)) == expected_attempts
+    assert acquired(plaid) == 0
+    if ambiguous:
+        outer = caught.value
+        assert isinstance(outer, AmbiguousOutcomeError)
+        assert (outer.endpoint, outer.attempts) == (endpoint, 1)
+        line = str(outer)
+        assert "\n" not in line
+        assert "not sent again" in line
+        assert outer.check in line
+        error: Any = outer.error
+        assert outer.status == getattr(error, "status", None)
+        assert outer.request_id == getattr(error, "request_id", None)
+    else:
+        error = caught.value
     assert type(error) is error_class
     assert error.attempts == expected_attempts
     assert error.endpoint == endpoint
-    assert len(fake.requests_for(endpoint)) == expected_attempts
     for name, value in fields.items():
         assert getattr(error, name) == value, name
     if isinstance(error, (APIServerError, InvalidRequestError, RateLimitError)):
@@ -115,15 +142,23 @@ async def test_fault_until_attempts_run_out(setup: Any, endpoint: str, case: str
     line = str(error)
     assert "\n" not in line
     assert endpoint in line
-    assert acquired(plaid) == 0
 
 
-@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
-@pytest.mark.parametrize("case", sorted(name for name, spec in MATRIX.items() if spec[2]))
-async def test_retryable_fault_once_then_success(setup: Any, endpoint: str, case: str) -> None:
+@pytest.mark.parametrize(
+    ("call", "case"),
+    [
+        (call, case)
+        for call in CALLS
+        for case in sorted(name for name, spec in MATRIX.items() if spec[2])
+        # The others raise AmbiguousOutcomeError, as the matrix above checks.
+        if call not in UNSAFE_CALLS or case in NOT_PROCESSED
+    ],
+)
+async def test_retryable_fault_once_then_success(setup: Any, call: str, case: str) -> None:
     plaid, fake, requests = setup
+    endpoint = endpoint_of(call)
     fake.inject(endpoint, MATRIX[case][0])
-    result = await getattr(plaid, endpoint)(requests[endpoint])
+    result = await getattr(plaid, endpoint)(requests[call])
     assert result.request_id
     assert len(fake.requests_for(endpoint)) == 2
     assert acquired(plaid) == 0

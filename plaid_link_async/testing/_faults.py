@@ -18,6 +18,7 @@ class FaultKind(str, enum.Enum):
     EMPTY_BODY = "empty_body"  # the status with no body at all
     WRONG_SHAPE = "wrong_shape"  # 200 with JSON that is not the endpoint's response
     LATENCY = "latency"  # wait, then answer normally
+    LOST_ANSWER = "lost_answer"  # do the work, then drop the connection instead of answering
 
 
 @attrs.frozen
@@ -114,6 +115,12 @@ class Fault:
     def wrong_shape(cls) -> Fault:
         """A 200 whose JSON is not the endpoint's response (it does carry a `request_id`)."""
         return cls(FaultKind.WRONG_SHAPE)
+
+    @classmethod
+    def lost_answer(cls) -> Fault:
+        """Do what the request asks (create, exchange, deliver), then drop the connection
+        with a TCP reset instead of answering: the request took effect, its answer is lost."""
+        return cls(FaultKind.LOST_ANSWER)
 
     @classmethod
     def latency(cls, seconds: float) -> Fault:

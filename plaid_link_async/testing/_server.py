@@ -552,12 +552,16 @@ class FakePlaidServer:
             delay += fault.seconds or 0.0
         if delay > 0:
             await asyncio.sleep(delay)
-        if fault is not None and fault.kind != FaultKind.LATENCY:
+        if fault is not None and fault.kind not in (FaultKind.LATENCY, FaultKind.LOST_ANSWER):
             return await self._fault(request, fault, endpoint)
         try:
-            return self._json(200, self._serve(request, endpoint, body))
+            answer = self._json(200, self._serve(request, endpoint, body))
         except _Reply as reply:
-            return self._error(reply.status, reply.error_type, reply.error_code, reply.message)
+            answer = self._error(reply.status, reply.error_type, reply.error_code, reply.message)
+        if fault is not None and fault.kind == FaultKind.LOST_ANSWER:
+            _reset(request)
+            raise asyncio.CancelledError  # done, and nothing may be written on a reset
+        return answer
 
     def _next_fault(self, endpoint: str | None) -> Fault | None:
         for key in (endpoint, ANY_ENDPOINT):
