@@ -23,7 +23,6 @@ from plaid_link_async import (
     AsyncLinkSession,
     InvalidInputError,
     PlaidLinkError,
-    WebhookRejection,
     WebhookVerificationError,
 )
 from plaid_link_async import models as m
@@ -94,7 +93,7 @@ async def plaid_webhook(request: web.Request) -> web.Response:
         # The raw body: the signature covers the bytes as sent.
         webhook = await plaid.verify_webhook(await request.read(), request.headers)
     except WebhookVerificationError as error:
-        status = 503 if error.reason == WebhookRejection.KEY_UNAVAILABLE else 400
+        status = 503 if error.retryable else 400  # our fault: Plaid delivers it again
         return web.Response(status=status)
     # Answer at once (Plaid waits 10 s at most); the work goes on in a task we keep.
     task = asyncio.create_task(handle_webhook(request.app, webhook))

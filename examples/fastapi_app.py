@@ -26,7 +26,6 @@ from plaid_link_async import (
     PlaidAPIError,
     PlaidLinkError,
     RateLimitError,
-    WebhookRejection,
     WebhookVerificationError,
 )
 from plaid_link_async import models as m
@@ -117,8 +116,9 @@ async def plaid_webhook(request: Request, background: BackgroundTasks, plaid: Pl
         # The raw body: the signature covers the bytes as sent, not re-encoded JSON.
         webhook = await plaid.verify_webhook(await request.body(), request.headers)
     except WebhookVerificationError as error:
-        # A key that could not be fetched may be there on Plaid's retry; the rest will not.
-        status = 503 if error.reason == WebhookRejection.KEY_UNAVAILABLE else 400
+        # `retryable`: the fault is ours (a key not fetched, our credentials refused), and
+        # a 5xx makes Plaid deliver it again; anything else is no webhook of Plaid's.
+        status = 503 if error.retryable else 400
         return Response(status_code=status)
     background.add_task(handle_webhook, request.app, plaid, webhook)
     return Response(status_code=200)

@@ -11,6 +11,7 @@ import typing as _typing
 
 from ._config import Environment, Timeout
 from ._converter import from_dict, to_dict
+from ._drift import Drift, Drifts
 from ._events import RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
     AmbiguousOutcomeError,
@@ -36,7 +37,6 @@ from ._model_base import ExtraFields, Model
 from ._raw import RawAPIResponse
 from ._retry import RetryPolicy
 from ._session import AsyncLinkSession, RawCalls
-from ._tolerant import Drift
 from ._validation import validate
 from ._version import __version__
 from ._webhooks import (
@@ -59,6 +59,7 @@ __all__ = [
     "BatchSuccess",
     "ConfigurationError",
     "Drift",
+    "Drifts",
     "Environment",
     "ExtraFields",
     "FieldError",

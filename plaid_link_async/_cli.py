@@ -215,8 +215,11 @@ def _classify(error: Exception) -> tuple[int, str]:
     from ._cli_input import InputError
     from ._cli_journal import JournalError
     from ._exceptions import ConfigurationError, PlaidLinkError, RequestValidationError
+    from ._lockfile import LockedError
 
-    if isinstance(error, (ConfigurationError, JournalError, InputError, RequestValidationError)):
+    if isinstance(
+        error, (ConfigurationError, JournalError, LockedError, InputError, RequestValidationError)
+    ):
         return EXIT_USAGE, str(error)
     if isinstance(error, PlaidLinkError):
         return EXIT_FAILED, str(error)
@@ -261,6 +264,7 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
         "--max-recorded",
         str(args.max_recorded),
         *(["--webhook-url", args.webhook_url] if args.webhook_url else []),
+        *(["--allow-remote"] if args.allow_remote else []),
     ]
 
 
@@ -365,7 +369,11 @@ async def _webhook_verify(args: argparse.Namespace, scrub: Any) -> int:
     from ._webhooks import UnknownWebhook, WebhookVerificationError
 
     body = _read_input(args.body, "--body")
-    headers = _read_headers(args)
+    headers: dict[str, str] = {}
+    for name, value in _read_headers(args):
+        # The library reads the first header of a name, in any case; so does this.
+        if not any(name.lower() == known.lower() for known in headers):
+            headers[name] = value
     async with _session(args) as plaid:
         plaid.webhooks.max_age = args.max_age
         try:
@@ -401,28 +409,39 @@ def _read_input(name: str, flag: str) -> bytes:
         raise CommandError(f"no such {flag} file: {path}") from None
 
 
-def _read_headers(args: argparse.Namespace) -> dict[str, str]:
+def _read_headers(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The headers, in order, `--header` flags first: `verify_webhook` takes the first of
+    a repeated name, so a flag overrides the file."""
     lines: list[str] = list(args.header)
-    if args.headers:
-        text = _read_input(args.headers, "--headers").decode("utf-8", errors="replace")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            lines += text.splitlines()
-        else:
-            if not isinstance(data, dict):
-                raise CommandError("--headers: a JSON file must hold an object")
-            return {str(k): str(v) for k, v in data.items()} | _header_lines(lines)
-    return _header_lines(lines)
+    if not args.headers:
+        return _header_lines(lines)
+    text = _read_input(args.headers, "--headers").decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        # Not JSON: `Name: value` lines (a JSON file nested past Python's limit is
+        # no header file either, and fails below as lines without a header).
+        return _header_lines([*lines, *text.splitlines()])
+    if not isinstance(data, dict):
+        raise CommandError("--headers: a JSON file must hold an object")
+    pairs = []
+    for name, value in data.items():
+        if not isinstance(value, str):
+            raise CommandError(
+                f"--headers: the value of {name[:60]!r} must be a string, not "
+                f"{type(value).__name__}"
+            )
+        pairs.append((name, value))
+    return _header_lines(lines) + pairs
 
 
-def _header_lines(lines: list[str]) -> dict[str, str]:
-    headers = {}
+def _header_lines(lines: list[str]) -> list[tuple[str, str]]:
+    pairs = []
     for line in lines:
         if ":" in line:
             name, value = line.split(":", 1)
-            headers[name.strip()] = value.strip()
-    return headers
+            pairs.append((name.strip(), value.strip()))
+    return pairs
 
 
 def _show(args: argparse.Namespace, model: Any, keys: list[str], scrub: Any) -> None:
@@ -440,7 +459,7 @@ def _show(args: argparse.Namespace, model: Any, keys: list[str], scrub: Any) -> 
 def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
     from ._cli_batch import Summary, progress_display, run_batch
     from ._cli_input import check_encoding, read_records
-    from ._cli_journal import Journal, check_paths
+    from ._cli_journal import Journal, JournalWriteError, check_paths
 
     check_paths(args.input, args.output)
     encoding = check_encoding(args.encoding)
@@ -493,11 +512,22 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        journal.close()
+        try:
+            journal.close()
+        except JournalWriteError as error:
+            summary.stopped_by = summary.stopped_by or error
     _say(scrub.text(summary.line()))
     if summary.interrupted:
         _say(f"interrupted; to resume, run the same command again: {_command_line()}")
         return EXIT_INTERRUPTED
+    if isinstance(summary.stopped_by, JournalWriteError):
+        _say(
+            f"error: stopped: {summary.stopped_by}. Calls that finished but could not be "
+            "journaled are made again on resume; free space (or raise the file size "
+            f"limit), then run the same command again: {_command_line()}",
+            scrub,
+        )
+        return EXIT_FAILED
     if summary.stopped_by is not None:
         _say(
             f"error: stopped: {summary.stopped_by}; no row can succeed with these "

@@ -13,40 +13,31 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any
 
 import attrs
 
 from ._batch import BatchProgress, BatchResult, BatchRun
 from ._cli_input import Defaults, Row, read_rows
-from ._cli_journal import Journal
+from ._cli_journal import Journal, JournalWriteError
 from ._datetimes import format_datetime
 from ._exceptions import (
+    CREDENTIAL_ERROR_CODES,
     AmbiguousOutcomeError,
     ConfigurationError,
     PlaidAPIError,
     PlaidLinkError,
     SessionClosedError,
+    one_line,
 )
 from ._session import AsyncLinkSession
 from .models import LinkTokenCreateRequest
-
-#: Plaid's answers that mean no request with these credentials can succeed.
-FATAL_ERROR_CODES: Final = frozenset(
-    {
-        "INVALID_API_KEYS",
-        "INVALID_CLIENT_ID",
-        "INVALID_SECRET",
-        "UNAUTHORIZED_ENVIRONMENT",
-        "UNAUTHORIZED_ROUTE_ACCESS",
-    }
-)
 
 
 def is_fatal(error: BaseException | None) -> bool:
     """Whether `error` will happen to every row alike, so the batch should stop."""
     if isinstance(error, PlaidAPIError):
-        return error.error_code in FATAL_ERROR_CODES
+        return error.error_code in CREDENTIAL_ERROR_CODES
     return isinstance(error, (ConfigurationError, SessionClosedError))
 
 
@@ -84,8 +75,9 @@ def error_record(error: BaseException) -> dict[str, Any]:
         # A resume must know not to send it again without --retry-ambiguous.
         record["ambiguous"] = True
     if isinstance(error, PlaidAPIError):
-        record["code"] = error.error_code
-        record["message"] = error.error_message
+        # Cut and escaped as in str(error): a journal line is no place for 1 MiB.
+        record["code"] = one_line(error.error_code, 100) if error.error_code else None
+        record["message"] = one_line(error.error_message, 1000) if error.error_message else None
     request_id = getattr(error, "request_id", None)
     if request_id:
         record["request_id"] = request_id
@@ -117,16 +109,15 @@ async def run_batch(
     pending: dict[int, Row] = {}
 
     def failed(row: Row, error: PlaidLinkError, line: str) -> None:
-        summary.failed += 1
-        summary.ambiguous += isinstance(error, AmbiguousOutcomeError)
         report(line)
         journal.write({**_identity(row), "error": error_record(error)})
+        summary.failed += 1
+        summary.ambiguous += isinstance(error, AmbiguousOutcomeError)
 
     def record(row: Row, result: BatchResult) -> None:
         if not result.ok:
             failed(row, result.error, f"row {row.number}: {result.error}")
             return
-        summary.created += 1
         journal.write(
             {
                 **_identity(row),
@@ -135,6 +126,7 @@ async def run_batch(
                 "request_id": result.response.request_id,
             }
         )
+        summary.created += 1  # counted once journaled: a row not journaled is not done
 
     def requests() -> Iterator[LinkTokenCreateRequest]:
         index = 0
@@ -162,6 +154,8 @@ async def run_batch(
                 summary.stopped_by = result.error  # its row stays not done
                 break
             record(row, result)
+    except JournalWriteError as error:
+        summary.stopped_by = error  # nothing more can be kept: stop sending
     except asyncio.CancelledError:
         summary.interrupted = True
         raise
@@ -169,8 +163,12 @@ async def run_batch(
         await run.aclose()
         for result in run.drain():
             row = pending.pop(result.index)
-            if not is_fatal(result.error):
+            if is_fatal(result.error) or isinstance(summary.stopped_by, JournalWriteError):
+                continue  # not journaled: done again on resume
+            try:
                 record(row, result)
+            except JournalWriteError as error:
+                summary.stopped_by = error
         summary.seconds = time.perf_counter() - started
 
 

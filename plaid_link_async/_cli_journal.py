@@ -22,6 +22,7 @@ import attrs
 
 from ._cli_input import Record
 from ._exceptions import PlaidLinkError
+from ._lockfile import OutputLock
 
 #: At most one fsync per this many seconds while writing, and one at the end.
 FSYNC_INTERVAL: Final = 1.0
@@ -30,6 +31,10 @@ _BLOCK: Final = 1 << 16
 
 class JournalError(PlaidLinkError, ValueError):
     """The output file cannot be used as this input's journal; nothing was sent."""
+
+
+class JournalWriteError(PlaidLinkError):
+    """A line could not be written (a full disk, a file size limit): the run stops."""
 
 
 @attrs.frozen
@@ -63,11 +68,14 @@ def check_paths(input_path: Path, output_path: Path) -> None:
 class Journal:
     """Open with `Journal.open`; `entries` is what earlier runs finished."""
 
-    def __init__(self, path: Path, entries: dict[int, Entry], moved_to: Path | None) -> None:
+    def __init__(
+        self, path: Path, entries: dict[int, Entry], moved_to: Path | None, lock: OutputLock
+    ) -> None:
         self.path = path
         self.entries = entries
         #: Where `--new-journal` moved an earlier journal, if it did.
         self.moved_to = moved_to
+        self._lock = lock
         self._fd: int | None = None
         self._synced = time.monotonic()
 
@@ -75,15 +83,25 @@ class Journal:
     def open(cls, path: Path, *, new: bool = False) -> Journal:
         """Read the journal at `path` (repairing a cut last line), or start one.
 
-        `new` moves an existing journal aside (never deletes it) and starts afresh.
+        `new` moves an existing journal aside (never deletes it) and starts afresh. The
+        journal is locked until `close()`: a second run on it is refused.
+
+        Raises:
+            LockedError: another process has this journal open.
         """
-        moved_to = None
-        if new and path.exists() and path.stat().st_size > 0:
-            moved_to = path.with_name(f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.old")
-            path.rename(moved_to)
-        entries = _read(path) if path.exists() else {}
-        journal = cls(path, entries, moved_to)
-        journal._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        lock = OutputLock(path)
+        lock.acquire(f"the journal {path.name}")
+        try:
+            moved_to = None
+            if new and path.exists() and path.stat().st_size > 0:
+                moved_to = path.with_name(f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.old")
+                path.rename(moved_to)
+            entries = _read(path) if path.exists() else {}
+            journal = cls(path, entries, moved_to, lock)
+            journal._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except BaseException:
+            lock.release()
+            raise
         return journal
 
     def is_done(self, row: int, *, retry_failed: bool, retry_ambiguous: bool) -> bool:
@@ -140,27 +158,56 @@ class Journal:
         return count
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append `record` as one line, with one write call per line where the OS allows."""
+        """Append `record` as one line, with one write call per line where the OS allows.
+
+        Raises:
+            JournalWriteError: the OS refused the write (a full disk, a size limit).
+        """
         assert self._fd is not None, "journal is closed"
         data = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        # Unbuffered, so the line is in the OS as soon as this returns: a killed process
-        # loses nothing written. fsync (surviving a power cut) at most once a second.
-        now = time.monotonic()
-        if now - self._synced >= FSYNC_INTERVAL:
-            os.fsync(self._fd)
-            self._synced = now
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            # Unbuffered, so the line is in the OS as soon as this returns: a killed
+            # process loses nothing written. fsync (surviving a power cut) at most once
+            # a second.
+            now = time.monotonic()
+            if now - self._synced >= FSYNC_INTERVAL:
+                os.fsync(self._fd)
+                self._synced = now
+        except OSError as error:
+            failure = _write_error(self.path, error)
+        else:
+            return
+        raise failure
 
     def close(self) -> None:
+        """Sync, close and unlock.
+
+        Raises:
+            JournalWriteError: the final sync failed (the lines are written, maybe not
+                on disk).
+        """
         fd, self._fd = self._fd, None
+        failure: JournalWriteError | None = None
         if fd is not None:
             try:
                 os.fsync(fd)
+            except OSError as error:
+                failure = _write_error(self.path, error)
             finally:
                 os.close(fd)
+                self._lock.release()
+        if failure is not None:
+            raise failure
+
+
+def _write_error(path: Path, error: OSError) -> JournalWriteError:
+    return JournalWriteError(
+        f"could not write the journal {path.name}: {error.strerror or type(error).__name__}"
+    )
 
 
 def _who(user_id: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from typing import Final
@@ -67,21 +68,29 @@ ENV_ENVIRONMENT: Final = "PLAID_ENV"
 ENV_BASE_URL: Final = "PLAID_BASE_URL"
 ENV_TIMEOUT: Final = "PLAID_TIMEOUT"
 ENV_MAX_ATTEMPTS: Final = "PLAID_MAX_ATTEMPTS"
+ENV_RETRY_BACKOFF: Final = "PLAID_RETRY_BACKOFF"
 ENV_LOG: Final = "PLAID_LINK_LOG"
 
 
 def env_timeout(environ: Mapping[str, str] = os.environ) -> float | None:
     """`PLAID_TIMEOUT` in seconds (a whole call), or None if unset."""
-    raw = environ.get(ENV_TIMEOUT, "").strip()
+    seconds = _env_seconds(ENV_TIMEOUT, environ)
+    if seconds is not None and not seconds > 0:
+        raise ConfigurationError(
+            f"{ENV_TIMEOUT} must be a positive number of seconds, got {environ[ENV_TIMEOUT]!r}"
+        )
+    return seconds
+
+
+def _env_seconds(name: str, environ: Mapping[str, str]) -> float | None:
+    """The variable `name` as a number of seconds (NaN if it is none), or None if unset."""
+    raw = environ.get(name, "").strip()
     if not raw:
         return None
     try:
-        seconds = float(raw)
+        return float(raw)
     except ValueError:
-        seconds = float("nan")
-    if not seconds > 0:
-        raise ConfigurationError(f"{ENV_TIMEOUT} must be a positive number of seconds, got {raw!r}")
-    return seconds
+        return math.nan
 
 
 def env_max_attempts(environ: Mapping[str, str] = os.environ) -> int | None:
@@ -92,6 +101,17 @@ def env_max_attempts(environ: Mapping[str, str] = os.environ) -> int | None:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"{ENV_MAX_ATTEMPTS} must be a whole number >= 1, got {raw!r}")
     return int(raw)
+
+
+def env_retry_backoff(environ: Mapping[str, str] = os.environ) -> float | None:
+    """`PLAID_RETRY_BACKOFF`: the first retry's wait in seconds, or None if unset."""
+    seconds = _env_seconds(ENV_RETRY_BACKOFF, environ)
+    if seconds is not None and not 0 <= seconds <= 60:  # also refuses NaN
+        raise ConfigurationError(
+            f"{ENV_RETRY_BACKOFF} must be a number of seconds from 0 to 60, "
+            f"got {environ[ENV_RETRY_BACKOFF]!r}"
+        )
+    return seconds
 
 
 _LOG_LEVELS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40}
@@ -201,7 +221,7 @@ def check_base_url(url: str, *, allow_http: bool) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL, got {url!r}")
-    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"base_url {url!r} is plain http to a non-loopback host: the secret would cross "
             "the network unencrypted; use https, or pass allow_insecure_http=True"
@@ -209,7 +229,8 @@ def check_base_url(url: str, *, allow_http: bool) -> str:
     return url.rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
     if host == "localhost":
         return True
     try:

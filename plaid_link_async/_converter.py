@@ -10,6 +10,7 @@ field, so only broken bodies pay for the detail.
 from __future__ import annotations
 
 import enum
+import reprlib
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -20,6 +21,7 @@ from . import _datetimes
 from ._codegen import compile_function
 from ._exceptions import UnexpectedResponseError
 from ._model_base import NO_EXTRA, ExtraFields, Model
+from ._nesting import MAX_NESTING, nesting_within
 from ._types import Kind, TypePlan, is_model, plan_model
 
 _M = TypeVar("_M", bound=Model)
@@ -97,6 +99,9 @@ class _StructureWriter:
             lines.append(f"{indent}{var} = {fn}({var})")
         elif kind == Kind.DICT:
             lines.append(f"{indent}if {var}.__class__ is not dict: raise _Invalid")
+            self.bounded(var, MAX_NESTING, indent)
+        elif kind == Kind.ANY:
+            self.bounded(var, MAX_NESTING, indent)
         elif kind == Kind.ENUM:
             assert plan.enum is not None
             lookup = self.name("enum", plan.enum._value2member_map_.get)
@@ -124,6 +129,13 @@ class _StructureWriter:
             elif item.kind != Kind.ANY:
                 fn = self.name("list", _item_structurer(item))
                 lines.append(f"{indent}{var} = [{fn}(_i) for _i in {var}]")
+            if item.kind in (Kind.ANY, Kind.DICT):
+                self.bounded(var, MAX_NESTING + 1, indent)
+
+    def bounded(self, var: str, limit: int, indent: str) -> None:
+        """Emit code refusing a free-form value nested deeper than `limit` (see _nesting)."""
+        within = self.name("within", nesting_within)
+        self.lines.append(f"{indent}if not {within}({var}, {limit}): raise _Invalid")
 
     def write(self) -> Callable[[Any, Any], Model]:
         plans = plan_model(self.cls)
@@ -156,6 +168,8 @@ class _StructureWriter:
             f"        {set_extra}(o, _NO_EXTRA)",
             "    else:",
             f"        e = {{k: v for k, v in d.items() if k not in {known}}}",
+            f"        if not {self.name('within', nesting_within)}(e, {MAX_NESTING + 1}):",
+            "            raise _Invalid",
             f"        {set_extra}(o, ExtraFields(e))",
             "    return o",
         ]
@@ -227,16 +241,20 @@ def _make_unstructure(cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
     ns: dict[str, Any] = {}
     lines = ["def unstructure(o):", "    d = {}"]
     for plan in plan_model(cls):
-        # An optional field is tested for None right here, so its converter need not be.
-        type_ = plan.type if plan.required else attrs.evolve(plan.type, nullable=False)
+        # Every field is tested for None right here, so its converter need not be.
+        type_ = attrs.evolve(plan.type, nullable=False)
         convert = _item_unstructurer(type_)
         value = f"o.{plan.name}"
         if convert is not None:
             ns[f"_u_{plan.name}"] = convert
         if plan.required:
-            # A nullable converter passes None through itself.
-            expr = f"_u_{plan.name}({value})" if convert else value
-            lines.append(f"    d[{plan.name!r}] = {expr}")
+            # A required field holds None when the tolerant reader found it drifted:
+            # every model the library hands out goes back through to_dict, as null.
+            if convert is None:
+                lines.append(f"    d[{plan.name!r}] = {value}")
+            else:
+                lines.append(f"    v = {value}")
+                lines.append(f"    d[{plan.name!r}] = None if v is None else _u_{plan.name}(v)")
         else:
             # Unset optional fields are left out: Plaid reads null as a value.
             lines.append(f"    v = {value}")
@@ -277,6 +295,8 @@ def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | No
         return path, f"expected {expected}, got {got}"
     if kind == Kind.DICT and value.__class__ is not dict:
         return path, f"expected {expected}, got {got}"
+    if kind in (Kind.DICT, Kind.ANY) and not nesting_within(value):
+        return path, _TOO_DEEP
     if kind in (Kind.DATETIME, Kind.DATE):
         parse = _datetimes.parse_datetime if kind == Kind.DATETIME else _datetimes.parse_date
         try:
@@ -306,7 +326,14 @@ def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | No
             found = _find_problem(field.type, value[field.name], where)
             if found:
                 return found
+        known = {field.name for field in plan_model(plan.model)}
+        for key, item in value.items():
+            if key not in known and not nesting_within(item):
+                return (f"{path}.{key}" if path else str(key)), f"unknown field {_TOO_DEEP}"
     return None
+
+
+_TOO_DEEP: Final = f"nested deeper than {MAX_NESTING} levels"
 
 
 def json_type(value: Any) -> str:
@@ -323,8 +350,15 @@ def json_type(value: Any) -> str:
 
 
 def snippet(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    # reprlib, not repr: a value nested a thousand deep reprs in a few levels, no recursion.
+    text = _SNIPPET_REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SNIPPET_REPR: Final = reprlib.Repr()
+_SNIPPET_REPR.maxlevel = 3
+_SNIPPET_REPR.maxstring = 60
+_SNIPPET_REPR.maxother = 60
 
 
 def diagnose(cls: type[Any], data: Any) -> UnexpectedResponseError | None:

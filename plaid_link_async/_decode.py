@@ -6,10 +6,17 @@ import json
 from typing import Any, Final, TypeVar
 
 from ._converter import from_dict, try_from_dict
-from ._exceptions import ERROR_CLASSES, PlaidAPIError, RateLimitError, UnexpectedResponseError
+from ._drift import NO_DRIFTS, Drifts
+from ._exceptions import (
+    ERROR_CLASSES,
+    PlaidAPIError,
+    PlaidTimeoutError,
+    RateLimitError,
+    UnexpectedResponseError,
+)
 from ._model_base import Model
 from ._retry import parse_retry_after
-from ._tolerant import Drift, read_tolerantly
+from ._tolerant import ReadingTooLong, read_tolerantly
 from ._transport import RawResponse
 
 _M = TypeVar("_M", bound=Model)
@@ -18,42 +25,74 @@ SNIPPET_LENGTH = 200
 
 
 #: What an answer read without drift carries: nothing, and shared.
-NO_DRIFT: Final[tuple[Drift, ...]] = ()
+NO_DRIFT: Final = NO_DRIFTS
 
 
 def decode(
-    raw: RawResponse, cls: type[_M], *, endpoint: str, strict: bool = False
-) -> tuple[_M, tuple[Drift, ...]]:
+    raw: RawResponse,
+    cls: type[_M],
+    *,
+    endpoint: str,
+    strict: bool = False,
+    deadline: float | None = None,
+) -> tuple[_M, Drifts]:
     """The `cls` a 2xx answer holds, and what drifted in it (see `_tolerant`).
 
     The fast, strict parse runs first; only when it fails is the answer read again,
-    tolerantly, or (with `strict`) diagnosed and refused.
+    tolerantly, or (with `strict`) diagnosed and refused. `deadline` (on
+    `time.monotonic()`) bounds the tolerant reading.
 
     Raises:
         PlaidAPIError: (a subclass per `error_type`) a non-2xx answer with a Plaid error body.
         UnexpectedResponseError: a body that is not JSON, not an object, or (with `strict`
             for any field, else for the answer's own required fields) not of the
             contract's shape.
+        PlaidTimeoutError: the deadline passed while reading a drifted answer.
     """
-    status = raw.status
-    if not 200 <= status < 300:
-        raise error_for(raw, endpoint=endpoint)
-    data = _json(raw, cls.__name__)
-    result = try_from_dict(cls, data)
+    result, data = parse(raw, cls, endpoint=endpoint)
     if result is not None:
         return result, NO_DRIFT
+    try:
+        return read_drifted(raw, data, cls, strict=strict, deadline=deadline)
+    except BaseException:
+        del data  # the traceback keeps this frame; it need not keep the parsed body
+        raise
+
+
+def parse(raw: RawResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None, Any]:
+    """The fast, strict parse: (`cls` or None where anything drifted, the JSON data).
+
+    Raises:
+        PlaidAPIError, UnexpectedResponseError: as `decode`, for a non-2xx answer or a
+            body that is not JSON.
+    """
+    if not 200 <= raw.status < 300:
+        raise error_for(raw, endpoint=endpoint)
+    data = _json(raw, cls.__name__)
+    return try_from_dict(cls, data), data
+
+
+def read_drifted(
+    raw: RawResponse, data: Any, cls: type[_M], *, strict: bool, deadline: float | None
+) -> tuple[_M, Drifts]:
+    """What `decode` does when the fast parse refused `data`: the slow, bounded path."""
     try:
         if strict:
             from_dict(cls, data)  # raises, naming the first offending field
             raise AssertionError("unreachable: the fast path refused it")  # pragma: no cover
-        tolerant, drifts = read_tolerantly(cls, data)
+        return read_tolerantly(cls, data, deadline=deadline)
     except UnexpectedResponseError as error:
-        error.status = status
+        error.status = raw.status
         error.request_id = _request_id(data)
         error.body_snippet = snippet(raw.body)
         del data  # the traceback keeps this frame; it need not keep the parsed body
         raise
-    return tolerant, tuple(drifts)
+    except ReadingTooLong:
+        pass
+    raise PlaidTimeoutError(
+        f"reading a drifted {len(raw.body):,}-byte answer did not finish in the time left",
+        retryable=False,
+    )
 
 
 def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedResponseError:
@@ -71,10 +110,10 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
         # Read tolerantly: an error body with a null message or a status as a string is
         # still Plaid's error, and `except InvalidInputError` must still catch it.
         parsed = try_from_dict(PlaidError, data)
-        drifts: tuple[Drift, ...] = NO_DRIFT
+        drifts = NO_DRIFT
         if parsed is None:
-            parsed, found = read_tolerantly(PlaidError, data, lenient_top=True)
-            drifts = tuple(found)
+            # PlaidError is flat: reading it costs a step per key, whatever the body.
+            parsed, drifts = read_tolerantly(PlaidError, data, lenient_top=True)
         kind = ERROR_CLASSES.get(str(parsed.error_type), PlaidAPIError)
         if raw.status == 429:
             kind = RateLimitError

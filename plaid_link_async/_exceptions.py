@@ -20,23 +20,44 @@
         └── OAuthError                            OAUTH_ERROR
 
 Each `str()` is one line naming the cause, the field path or Plaid's code, and the
-`request_id` when there is one. Errors raised by a call carry `attempts`.
+`request_id` when there is one: control characters a server sent are escaped and
+long text is cut with a marker (`one_line`); the attributes keep the full values.
+Errors raised by a call carry `attempts`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from ._drift import NO_DRIFTS, Drifts
+
 if TYPE_CHECKING:
-    from ._tolerant import Drift
     from .models import PlaidError
 
 
 class PlaidLinkError(Exception):
     """Base of every exception plaid_link_async raises."""
+
+
+#: The longest `str()` of an error; a server's 1 MiB message is cut, its attribute whole.
+MAX_LINE: Final = 2000
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: any of
+# them in a server's text would start a forged log line or move a terminal's cursor.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str, limit: int = MAX_LINE) -> str:
+    """`text` fit for a log line: control characters escaped (`\\n`, `\\x1b`), and
+    cut after `limit` characters with a marker saying how many were left out."""
+    if _CONTROL.search(text) is not None:
+        text = _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
+    if len(text) > limit:
+        text = f"{text[:limit]}…(+{len(text) - limit:,} characters)"
+    return text
 
 
 @attrs.frozen
@@ -50,7 +71,7 @@ class FieldError:
     """What is wrong with it."""
 
     def __str__(self) -> str:
-        return f"{self.path or '<request>'}: {self.message}"
+        return one_line(f"{self.path or '<request>'}: {self.message}", 500)
 
 
 class RequestValidationError(PlaidLinkError, ValueError):
@@ -74,7 +95,9 @@ class RequestValidationError(PlaidLinkError, ValueError):
     def __str__(self) -> str:
         count = len(self.errors)
         noun = "field" if count == 1 else "fields"
-        return f"invalid {self.model}: {count} {noun}: " + "; ".join(map(str, self.errors))
+        return one_line(
+            f"invalid {self.model}: {count} {noun}: " + "; ".join(map(str, self.errors))
+        )
 
     def __reduce__(self) -> tuple[type[RequestValidationError], tuple[str, tuple[FieldError, ...]]]:
         return (type(self), (self.model, self.errors))
@@ -144,14 +167,14 @@ class UnexpectedResponseError(PlaidLinkError):
             line = f"{self.endpoint}: {line}"
         if self.status is not None:
             line += f" (HTTP {self.status})"
-        return line + _suffix(self.request_id, self.attempts)
+        return one_line(line) + _suffix(self.request_id, self.attempts)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), (self.message,), self.__dict__))
 
 
 def _suffix(request_id: str | None, attempts: int) -> str:
-    parts = [f"request_id={request_id}"] if request_id else []
+    parts = [f"request_id={one_line(request_id, 100)}"] if request_id else []
     if attempts > 1:
         parts.append(f"after {attempts} attempts")
     return f" [{', '.join(parts)}]" if parts else ""
@@ -212,7 +235,7 @@ class TransportError(PlaidLinkError):
 
     def __str__(self) -> str:
         where = f"{self.endpoint}: " if self.endpoint else ""
-        return where + self.message + _suffix(None, self.attempts)
+        return one_line(where + self.message) + _suffix(None, self.attempts)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), (self.message,), self.__dict__))
@@ -295,10 +318,8 @@ class AmbiguousOutcomeError(PlaidLinkError):
             if self.status is not None and 200 <= self.status < 300
             else "Plaid may have processed it"
         )
-        return (
-            f"{where}outcome unknown after {self.cause}; not sent again, as {done}: "
-            f"{self.check}" + _suffix(self.request_id, self.attempts)
-        )
+        line = f"{where}outcome unknown after {self.cause}; not sent again, as {done}: "
+        return one_line(line + self.check) + _suffix(self.request_id, self.attempts)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), (self.check,), self.__dict__))
@@ -323,7 +344,7 @@ class PlaidAPIError(PlaidLinkError):
     """How many attempts the call made."""
     retry_after: float | None
     """The server's `Retry-After` in seconds, if it sent one."""
-    drift: tuple[Drift, ...]
+    drift: Drifts
     """What of the error body did not fit the contract (and reads `None`)."""
 
     def __init__(
@@ -334,14 +355,14 @@ class PlaidAPIError(PlaidLinkError):
         endpoint: str | None = None,
         attempts: int = 1,
         retry_after: float | None = None,
-        drift: tuple[Drift, ...] = (),
+        drift: Drifts | None = None,
     ) -> None:
         self.error = error
         self.status = status
         self.endpoint = endpoint
         self.attempts = attempts
         self.retry_after = retry_after
-        self.drift = drift
+        self.drift = NO_DRIFTS if drift is None else drift
         super().__init__(error.error_message or "")
 
     @property
@@ -387,9 +408,9 @@ class PlaidAPIError(PlaidLinkError):
 
     def __str__(self) -> str:
         where = f"{self.endpoint}: " if self.endpoint else ""
-        kind = self.error_type or "(no error_type)"
-        code = self.error_code or "(no error_code)"
-        message = self.error_message or "(no message)"
+        kind = one_line(self.error_type or "(no error_type)", 100)
+        code = one_line(self.error_code or "(no error_code)", 100)
+        message = one_line(self.error_message or "(no message)", 1000)
         return f"{where}{kind} {code}: {message} (HTTP {self.status})" + _suffix(
             self.request_id, self.attempts
         )
@@ -429,6 +450,17 @@ class ItemError(PlaidAPIError):
 class OAuthError(PlaidAPIError):
     """`OAUTH_ERROR`: the OAuth flow with the institution failed."""
 
+
+#: Plaid's answers that mean these credentials are refused, whatever the request.
+CREDENTIAL_ERROR_CODES: Final = frozenset(
+    {
+        "INVALID_API_KEYS",
+        "INVALID_CLIENT_ID",
+        "INVALID_SECRET",
+        "UNAUTHORIZED_ENVIRONMENT",
+        "UNAUTHORIZED_ROUTE_ACCESS",
+    }
+)
 
 #: The exception class for each Plaid `error_type`; other types get `PlaidAPIError`.
 ERROR_CLASSES: Final[Mapping[str, type[PlaidAPIError]]] = {

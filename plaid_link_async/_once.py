@@ -1,29 +1,53 @@
 """Warnings logged once per process for each pattern: drift, unknown enum values.
 
 A field Plaid relaxed, or a product newer than the models, would otherwise log on every
-call. The sets are bounded: their keys come from the models' field paths.
+call. What was seen is bounded: past `SEEN_MAX` keys the oldest is forgotten (and may
+warn once more), so a stream of distinct values never silences the warning for good.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Final
 
-from ._tolerant import Drift, path_pattern
+from ._drift import Drift, path_pattern
 
 logger: Final = logging.getLogger("plaid_link_async")
 
-_SEEN_MAX: Final = 10_000
-_enum_seen: set[tuple[str, str, str]] = set()
-_drift_seen: set[tuple[str, str]] = set()
+SEEN_MAX: Final = 10_000
+
+
+class _Seen:
+    """A bounded set of keys, least recently seen forgotten first."""
+
+    def __init__(self, limit: int) -> None:
+        self._keys: OrderedDict[Hashable, None] = OrderedDict()
+        self._limit = limit
+
+    def first_time(self, key: Hashable) -> bool:
+        """Whether `key` is new (then remembered); an old one counts as seen again."""
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._limit:
+            self._keys.popitem(last=False)
+        return True
+
+    def clear(self) -> None:
+        self._keys.clear()
+
+
+_enum_seen: Final = _Seen(SEEN_MAX)
+_drift_seen: Final = _Seen(SEEN_MAX)
 
 
 def warn_unknown_enum(endpoint: str, path: str, value: str, nearest: list[str]) -> None:
     # Once per field and value: a typo shows at once, a newer value does not flood logs.
-    key = (endpoint, path_pattern(path), value)
-    if key in _enum_seen or len(_enum_seen) >= _SEEN_MAX:
+    if not _enum_seen.first_time((endpoint, path_pattern(path), value[:200])):
         return
-    _enum_seen.add(key)
     hint = f"; did you mean {' or '.join(map(repr, nearest))}?" if nearest else ""
     logger.warning(
         "%s: %s=%r is not a value these models know; sent as it is, for Plaid to judge%s",
@@ -37,11 +61,10 @@ def warn_unknown_enum(endpoint: str, path: str, value: str, nearest: list[str]) 
 
 def report_drift(endpoint: str, drift: tuple[Drift, ...]) -> None:
     # Once per endpoint and path pattern: the same drift in every event is one line.
+    # `drift` holds at most MAX_KEPT_DRIFT items, however drifted the answer was.
     for item in drift:
-        key = (endpoint, item.pattern)
-        if key in _drift_seen or len(_drift_seen) >= _SEEN_MAX:
+        if not _drift_seen.first_time((endpoint, item.pattern)):
             continue
-        _drift_seen.add(key)
         logger.warning(
             "%s: the answer drifted from the contract at %s: %s; read as None "
             "(logged once; see docs/models.md, strict=True makes it an error)",

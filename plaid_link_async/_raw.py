@@ -7,18 +7,19 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from ._tolerant import Drift
+from ._drift import Drifts
 
 _T = TypeVar("_T")
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class RawAPIResponse(Generic[_T]):
     """A parsed response with what came with it on the wire.
 
     `session.with_raw_response.<operation>(...)` returns one; `parsed` is what the plain
     call would have returned. `drift` lists the details of the answer that did not fit
-    the contract and read as `None` (empty when it fit).
+    the contract and read as `None` (empty when it fit): the first 100, with
+    `drift.total` counting them all.
     """
 
     parsed: _T
@@ -28,4 +29,13 @@ class RawAPIResponse(Generic[_T]):
     attempts: int
     elapsed: float  # seconds, the whole call with its retries
     endpoint: str
-    drift: tuple[Drift, ...] = ()
+    drift: Drifts = Drifts()  # noqa: RUF009  (an empty tuple: immutable, safe to share)
+
+    def __repr__(self) -> str:
+        # Short whatever the answer: the model and its drift have their own reprs.
+        drift = f", drift=<{self.drift.total:,} drifted>" if self.drift.total else ""
+        return (
+            f"<RawAPIResponse {self.endpoint} HTTP {self.status} "
+            f"{type(self.parsed).__name__} request_id={self.request_id!r} "
+            f"attempts={self.attempts} elapsed={self.elapsed:.3f}s{drift}>"
+        )

@@ -8,17 +8,22 @@ from typing import Any, Final
 
 MASK: Final = "***"
 
-#: Values that grant access to a user's data: show at most their environment prefix.
-CREDENTIAL_KEYS: Final = frozenset(
-    {"access_token", "access_tokens", "public_token", "secret", "user_token"}
-)
+#: Credentials by rule, not by list: every `token`, `*_token`, `*_tokens`, `secret` and
+#: `*_secret` (access, public, user, payment profile, third-party tokens alike, and any
+#: Plaid adds), and the two URLs that open a user's Link session.
+_CREDENTIAL: Final = re.compile(r"(?:^|_)(?:tokens?|secret)$|^(?:hosted_link|link_delivery)_url$")
 #: Personal data: never shown at all.
 PERSONAL_KEYS: Final = frozenset({"date_of_birth", "email_address", "phone_number", "ssn"})
-SENSITIVE_KEYS: Final = CREDENTIAL_KEYS | PERSONAL_KEYS
 
 # Plaid tokens start with "<kind>-<environment>-"; that much helps debugging and
-# reveals nothing, so it is the only part ever shown.
+# reveals nothing, so it is the only part ever shown. Of a URL, the scheme and host.
 _TOKEN_PREFIX: Final = re.compile(r"^[a-z]+-(?:sandbox|development|production)-")
+_URL_PREFIX: Final = re.compile(r"^https?://[^/?#]+/")
+
+
+def is_credential(key: str) -> bool:
+    """Whether a field or key called `key` holds a credential."""
+    return _CREDENTIAL.search(key) is not None
 
 
 def mask_value(key: str, value: Any) -> Any:
@@ -26,28 +31,21 @@ def mask_value(key: str, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, list):
-        return [mask_value(key, item) for item in value]
-    if key in CREDENTIAL_KEYS and isinstance(value, str):
-        prefix = _TOKEN_PREFIX.match(value)
+        # One level: a list of tokens. Anything nested in it is masked whole.
+        return [mask_value(key, item) if not isinstance(item, list) else MASK for item in value]
+    if isinstance(value, str) and is_credential(key):
+        prefix = _TOKEN_PREFIX.match(value) or _URL_PREFIX.match(value)
         return (prefix.group(0) if prefix else "") + MASK
     return MASK
 
 
 def is_sensitive(owner: str, key: str) -> bool:
     """Whether field `key` of an object of schema `owner` must be masked."""
-    return key in SENSITIVE_KEYS or (owner in ("UserIDNumber", "id_number") and key == "value")
-
-
-def redact(data: Any, owner: str = "") -> Any:
-    """A copy of JSON-like `data` with every sensitive value masked, for logs and records."""
-    if isinstance(data, Mapping):
-        return {
-            key: mask_value(key, value) if is_sensitive(owner, key) else redact(value, key)
-            for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [redact(item, owner) for item in data]
-    return data
+    return (
+        is_credential(key)
+        or key in PERSONAL_KEYS
+        or (owner in ("UserIDNumber", "id_number") and key == "value")
+    )
 
 
 # What a repr shows of data nobody declared: Plaid may add a field of any depth or size,

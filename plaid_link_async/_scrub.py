@@ -11,11 +11,15 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ._model_base import Model
+from ._nesting import MAX_NESTING
 from ._redact import MASK
 
-# A client id is an identifier, not a credential, and short test ids ("client") would
-# mangle ordinary words; real ones are 24 characters.
-_MIN_CLIENT_ID: Final = 12
+# Plaid's secrets are 30 characters and its client ids 24. A value much shorter is no
+# Plaid credential (a test's "s2", a stray PLAID_SECRET=e), and replacing it in text
+# would mangle ordinary words ("***xpiration"), so it is left alone.
+_MIN_SCRUBBED: Final = 12
+# The models' own nesting (under 10 levels) plus the deepest free-form value they keep.
+_MAX_DEPTH: Final = MAX_NESTING + 16
 
 
 class Scrubber:
@@ -24,9 +28,7 @@ class Scrubber:
     __slots__ = ("_values",)
 
     def __init__(self, secret: str, client_id: str = "") -> None:
-        values = {secret} if secret else set()
-        if len(client_id) >= _MIN_CLIENT_ID:
-            values.add(client_id)
+        values = {value for value in (secret, client_id) if len(value) >= _MIN_SCRUBBED}
         # Longest first: one value may contain the other.
         self._values: tuple[str, ...] = tuple(sorted(values, key=len, reverse=True))
 
@@ -39,14 +41,20 @@ class Scrubber:
                 text = text.replace(value, MASK)
         return text
 
-    def data(self, data: Any) -> Any:
-        """A copy of JSON-like `data` with every string (keys too) scrubbed."""
+    def data(self, data: Any, depth: int = 0) -> Any:
+        """A copy of JSON-like `data` with every string (keys too) scrubbed.
+
+        What a model holds nests at most a few levels plus `MAX_NESTING`; anything deeper
+        (no model holds it) is masked whole rather than walked.
+        """
         if isinstance(data, str):
             return self.text(data)
+        if isinstance(data, (Mapping, list, tuple)) and depth > _MAX_DEPTH:
+            return MASK
         if isinstance(data, Mapping):
-            return {self.text(str(key)): self.data(value) for key, value in data.items()}
+            return {self.text(str(key)): self.data(value, depth + 1) for key, value in data.items()}
         if isinstance(data, (list, tuple)):
-            return [self.data(item) for item in data]
+            return [self.data(item, depth + 1) for item in data]
         return data
 
     def error(self, error: BaseException) -> None:

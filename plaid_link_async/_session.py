@@ -13,6 +13,8 @@ import importlib
 import json
 import logging
 import platform
+import sys
+import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -25,11 +27,13 @@ from ._config import (
     Timeout,
     configure_logging,
     env_max_attempts,
+    env_retry_backoff,
     env_timeout,
     resolve_settings,
 )
 from ._converter import to_dict
-from ._decode import decode
+from ._decode import NO_DRIFT, decode, parse, read_drifted
+from ._drift import Drifts
 from ._endpoints import ENDPOINTS
 from ._events import Hook, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
@@ -47,7 +51,6 @@ from ._raw import RawAPIResponse
 from ._repeat import check_for, not_processed
 from ._retry import RetryPolicy
 from ._scrub import Scrubber
-from ._tolerant import Drift
 from ._transport import RawResponse, Transport
 from ._validation import check_for_sending
 from ._version import __version__
@@ -70,6 +73,7 @@ USER_AGENT: Final = (
     f"aiohttp {aiohttp.__version__})"
 )
 
+_ONE_ATTEMPT: Final = RetryPolicy(max_attempts=1)
 #: Finite, unlike the official SDK's: a call never hangs forever.
 DEFAULT_TIMEOUT: Final = Timeout()
 #: Two retries with capped, jittered backoff, as openai-python and stripe-python do.
@@ -81,6 +85,10 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 2 * 1024 * 1024
 # Bodies up to this size are parsed on the loop (a few ms at most); larger ones in a
 # worker thread, bounded by the time the attempt has left.
 INLINE_DECODE_BYTES: Final = 256 * 1024
+# A drifted body up to this size is read tolerantly on the loop: at worst (an array of
+# empty objects, each a model with its drift, about 1 µs a field) about 10 ms; larger
+# ones in the thread. Drift is rare, so the thread's hop costs little.
+INLINE_TOLERANT_BYTES: Final = 4 * 1024
 
 # One encoder for all: `json.dumps` with any option builds a new encoder per call.
 _encode_json: Final = json.JSONEncoder(separators=(",", ":")).encode
@@ -89,7 +97,7 @@ _encode_json: Final = json.JSONEncoder(separators=(",", ":")).encode
 class _Outcome(NamedTuple):
     result: Model
     raw: RawResponse
-    drift: tuple[Drift, ...]
+    drift: Drifts
     attempts: int
     elapsed: float
 
@@ -117,8 +125,9 @@ class AsyncLinkSession(EndpointMethods):
             out: `PLAID_TIMEOUT` if set, else `Timeout()`, which is 60 s a call, 20 s an
             attempt and 10 s to connect.
         retry: the `RetryPolicy` of every call; `RetryPolicy(max_attempts=1)` turns it
-            off. Left out: `PLAID_MAX_ATTEMPTS` if set, else `RetryPolicy()`, which is 3
-            attempts with backoff from 0.5 s to 8 s.
+            off. Left out: `RetryPolicy()`, which is 3 attempts with backoff from 0.5 s
+            to 8 s, with `PLAID_MAX_ATTEMPTS` and `PLAID_RETRY_BACKOFF` (the first
+            wait, in seconds; the longest is 16 times it) if set.
         session: an `aiohttp.ClientSession` to use instead of the session's own; it is
             never closed here.
         connector_limit: most connections open at once (the own session's pool size).
@@ -186,8 +195,7 @@ class AsyncLinkSession(EndpointMethods):
             seconds = env_timeout()
             timeout = DEFAULT_TIMEOUT if seconds is None else seconds
         if retry is None:
-            attempts = env_max_attempts()
-            retry = DEFAULT_RETRY if attempts is None else RetryPolicy(max_attempts=attempts)
+            retry = _retry_from_env()
         if not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         if (
@@ -230,6 +238,10 @@ class AsyncLinkSession(EndpointMethods):
             trust_env=trust_env,
             trace_configs=trace_configs,
         )
+        # A fake served from a loop that cannot answer (the test's, blocked by a sync
+        # test client) is found before the first call instead of by its timeout.
+        fakes = sys.modules.get("plaid_link_async.testing._loops")
+        self._probe = None if fakes is None else fakes.probe_for(self.base_url)
         # Imported here, not per call: loading the models takes tens of milliseconds,
         # which is fine at startup and not inside a request.
         models_module = importlib.import_module(".models", __package__)
@@ -264,9 +276,14 @@ class AsyncLinkSession(EndpointMethods):
         `fast = plaid.with_options(timeout=2, retry=RetryPolicy(max_attempts=1))`. The
         view shares the pool, hooks and webhook key cache; closing it closes the view
         only, never the pool, which stays the original session's.
+
+        Raises:
+            SessionClosedError: this session or view is closed.
         """
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if self.closed:
+            raise SessionClosedError("with_options() of a closed AsyncLinkSession (or view)")
         self.webhooks  # made now, so that the view shares its key cache  # noqa: B018
         view = copy.copy(self)
         view._view_of = self._view_of or self
@@ -391,8 +408,12 @@ class AsyncLinkSession(EndpointMethods):
     async def _fetch_webhook_key(self, key_id: str) -> Mapping[str, Any]:
         from .models import WebhookVerificationKeyGetRequest
 
+        # One attempt: a webhook refused for a key that could not be fetched is
+        # delivered again by Plaid, and retries here would multiply a forged flood.
+        # Strict: a key is no place for drift (an `expired_at` that is no time would
+        # read None, "never expires").
         answer = await self.webhook_verification_key_get(
-            WebhookVerificationKeyGetRequest(key_id=key_id)
+            WebhookVerificationKeyGetRequest(key_id=key_id), retry=_ONE_ATTEMPT, strict=True
         )
         return to_dict(answer.key)
 
@@ -436,6 +457,9 @@ class AsyncLinkSession(EndpointMethods):
             return await self._traced(name, request, timeout, retry, on_error, strict)
         if self._view_closed:
             raise SessionClosedError("this view of an AsyncLinkSession is closed")
+        if self._probe is not None:
+            await self._probe()  # raises while the fake cannot answer
+            self._probe = None
         route = self._routes[name]
         body = self._encode(route, request)
         strict = self.strict if strict is None else strict
@@ -513,6 +537,8 @@ class AsyncLinkSession(EndpointMethods):
                 tracing.failed(span, error)
                 raise
             request_id = getattr(outcome.result, "request_id", None)
+            if isinstance(request_id, str):
+                request_id = self._scrub.text(request_id)  # a server may echo anything
             tracing.succeeded(span, outcome.raw.status, outcome.attempts, request_id)
             return outcome
 
@@ -567,7 +593,7 @@ class AsyncLinkSession(EndpointMethods):
         deadline: float,
         number: int,
         strict: bool,
-    ) -> tuple[Model, RawResponse, tuple[Drift, ...]]:
+    ) -> tuple[Model, RawResponse, Drifts]:
         loop = asyncio.get_running_loop()
         started = loop.time()
         remaining = deadline - started
@@ -589,10 +615,7 @@ class AsyncLinkSession(EndpointMethods):
         try:
             raw = await self._transport.post(route.url, body, client_timeout)
             status = raw.status
-            if len(raw.body) <= INLINE_DECODE_BYTES:
-                result, drift = decode(raw, route.response, endpoint=route.name, strict=strict)
-            else:
-                result, drift = await self._decode_off_loop(raw, route, started + budget, strict)
+            result, drift = await self._decode(raw, route, started + budget, strict)
             request_id = getattr(result, "request_id", None)
             if drift:
                 report_drift(route.name, drift)
@@ -624,20 +647,47 @@ class AsyncLinkSession(EndpointMethods):
             # must not keep the body, nor the failure itself (a cycle).
             raw = failure = None
 
-    async def _decode_off_loop(
+    async def _decode(
         self, raw: RawResponse, route: _Route, deadline: float, strict: bool
-    ) -> tuple[Model, tuple[Drift, ...]]:
-        # A large body is parsed in a thread so that the loop keeps serving other calls,
-        # and within the attempt's time: the caller's deadline covers the parsing too.
+    ) -> tuple[Model, Drifts]:
+        """The answer's model, parsed on the loop while that is sure to be quick.
+
+        A large body, or a drifted one past `INLINE_TOLERANT_BYTES` (the tolerant read
+        of a body of empty objects builds a model per two bytes), is read in a worker
+        thread that stops itself at `deadline`, so that the loop keeps serving other
+        calls and the thread does not outlive the call.
+        """
+        size = len(raw.body)
+        if size <= INLINE_DECODE_BYTES:
+            result, data = parse(raw, route.response, endpoint=route.name)
+            if result is not None:
+                return result, NO_DRIFT
+            if size <= INLINE_TOLERANT_BYTES:
+                try:
+                    return read_drifted(raw, data, route.response, strict=strict, deadline=None)
+                except BaseException:
+                    del data  # a failure's traceback keeps this frame, not the parsed body
+                    raise
+            # The thread parses again (a few ms, off the loop) rather than be handed
+            # `data`: what a thread is handed, a failure's traceback would keep alive.
+            del data
+        work = functools.partial(decode, raw, route.response, endpoint=route.name, strict=strict)
+        return await self._in_thread(work, size, deadline)
+
+    async def _in_thread(
+        self, work: Callable[..., tuple[Model, Drifts]], size: int, deadline: float
+    ) -> tuple[Model, Drifts]:
         loop = asyncio.get_running_loop()
-        work = asyncio.to_thread(decode, raw, route.response, endpoint=route.name, strict=strict)
+        left = max(deadline - loop.time(), 0.0)
+        thread = asyncio.to_thread(work, deadline=time.monotonic() + left)
         try:
-            return await asyncio.wait_for(work, max(deadline - loop.time(), 0.0))
+            # The call ends at the deadline; the thread stops itself then too, but for
+            # the steps it cannot interrupt (json.loads, the fast parse), which are short.
+            return await asyncio.wait_for(thread, left)
         except asyncio.TimeoutError:
             pass
         raise PlaidTimeoutError(
-            f"parsing a {len(raw.body):,}-byte answer did not finish in the time left",
-            retryable=False,
+            f"parsing a {size:,}-byte answer did not finish in the time left", retryable=False
         )
 
     def _attempt_ended(
@@ -680,6 +730,20 @@ def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
     # only times the opening of a new connection, TLS handshake included. Waiting for a
     # free connection in a busy pool is queueing, not a failure: the attempt bounds it.
     return aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total))
+
+
+def _retry_from_env() -> RetryPolicy:
+    """`RetryPolicy()` with what `PLAID_MAX_ATTEMPTS` and `PLAID_RETRY_BACKOFF` say."""
+    attempts, backoff = env_max_attempts(), env_retry_backoff()
+    if attempts is None and backoff is None:
+        return DEFAULT_RETRY
+    options: dict[str, Any] = {}
+    if attempts is not None:
+        options["max_attempts"] = attempts
+    if backoff is not None:
+        # The default's shape, scaled: the longest wait is 16 times the first.
+        options.update(initial_delay=backoff, max_delay=16 * backoff)
+    return RetryPolicy(**options)
 
 
 def _ambiguous(error: PlaidLinkError, endpoint: str, attempts: int) -> AmbiguousOutcomeError | None:

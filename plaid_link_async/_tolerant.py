@@ -6,21 +6,25 @@ an answer fails, this walk reads it again: the answer's own required fields must
 there and of the right kind, or the call fails; below them, a missing or null required
 field, or a value of the wrong type or format, reads as `None` (a bad list item is left
 out) and is recorded as a `Drift` with its path.
+
+Its cost is bounded whatever the answer: it keeps the first `MAX_KEPT_DRIFT` drifts and
+counts the rest, drops kept values nested deeper than `MAX_NESTING`, and, given a
+deadline, stops with `ReadingTooLong` when it passes.
 """
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
-
-import attrs
 
 from . import _datetimes
 from ._converter import json_type as _json_type
 from ._converter import snippet as _snippet
+from ._drift import MAX_KEPT_DRIFT, NO_DRIFTS, Drift, Drifts
 from ._exceptions import UnexpectedResponseError
-from ._model_base import ExtraFields, Model
+from ._model_base import NO_EXTRA, ExtraFields, Model
+from ._nesting import MAX_NESTING, nesting_within
 from ._types import Kind, TypePlan, plan_model
 
 _M = TypeVar("_M", bound=Model)
@@ -37,50 +41,77 @@ _CHECKS: Final[dict[Kind, Callable[[Any], bool]]] = {
 }
 
 
-@attrs.frozen
-class Drift:
-    """One detail of an answer that did not fit the contract; it reads as `None`.
-
-    `path` names it (`link_sessions[0].events[2].event_metadata.request_id`), `problem`
-    says what was wrong (`required field is missing`, `expected a string, got an integer`).
-    """
-
-    path: str
-    problem: str
-
-    @property
-    def pattern(self) -> str:
-        """The path without list indices: the same drift in every event is one pattern."""
-        return path_pattern(self.path)
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
+# The deadline is looked at once per this many objects read: often enough to stop
+# within a millisecond or two, rarely enough to cost nothing.
+_CLOCK_EVERY: Final = 512
 
 
-_INDEX: Final = re.compile(r"\[\d+\]")
+class ReadingTooLong(Exception):
+    """The tolerant reader passed its deadline; the caller turns it into its own error."""
 
 
-def path_pattern(path: str) -> str:
-    """`path` without list indices: `events[2].event_id` -> `events[].event_id`."""
-    return _INDEX.sub("[]", path)
+class _Reading:
+    """The state of one tolerant read: the drifts kept, their count, and the time left."""
+
+    __slots__ = ("count", "deadline", "kept", "steps")
+
+    def __init__(self, deadline: float | None) -> None:
+        self.kept: list[Drift] = []
+        self.count = 0
+        self.deadline = deadline
+        self.steps = 0
+
+    def drift(self, path: str, name: str | int | None, problem: str) -> None:
+        """Record a drift at `name` under `path`; the path text is built only if kept."""
+        self.count += 1
+        if len(self.kept) < MAX_KEPT_DRIFT:
+            self.kept.append(Drift(_join(path, name), problem))
+
+    def step(self) -> None:
+        self.steps += 1
+        if (
+            self.deadline is not None
+            and not self.steps % _CLOCK_EVERY
+            and time.monotonic() > self.deadline
+        ):
+            raise ReadingTooLong
+
+    def drifts(self) -> Drifts:
+        return Drifts(self.kept, self.count) if self.count else NO_DRIFTS
+
+
+_TOO_DEEP: Final = f"nested deeper than {MAX_NESTING} levels; dropped"
+_MISSING: Final = object()
+
+
+def _join(path: str, name: str | int | None) -> str:
+    """`path` and one step below it: a field name, or a list index."""
+    if name is None:
+        return path
+    if name.__class__ is int:
+        return f"{path}[{name}]"
+    return f"{path}.{name}" if path else str(name)
 
 
 def read_tolerantly(
-    cls: type[_M], data: Any, *, lenient_top: bool = False
-) -> tuple[_M, list[Drift]]:
+    cls: type[_M], data: Any, *, lenient_top: bool = False, deadline: float | None = None
+) -> tuple[_M, Drifts]:
     """`cls` from `data`, and what drifted in it.
+
+    `deadline` is a `time.monotonic()` reading after which the read gives up.
 
     Raises:
         UnexpectedResponseError: `data` is not an object, or one of `cls`'s own required
             fields is missing, null or of the wrong kind (unless `lenient_top`, for error
             bodies, where nothing but the object itself is required).
+        ReadingTooLong: the deadline passed.
     """
     refusal = _refusal(cls, data, lenient_top)
     if refusal is not None:
         del data  # the traceback keeps this frame; it need not keep the parsed body
         raise refusal
-    drifts: list[Drift] = []
-    return _model(cls, data, "", drifts), drifts
+    reading = _Reading(deadline)
+    return _model(cls, data, "", reading), reading.drifts()
 
 
 def _refusal(cls: type[Model], data: Any, lenient_top: bool) -> UnexpectedResponseError | None:
@@ -119,43 +150,65 @@ def _top_problem(plan: TypePlan, value: Any) -> str | None:
     return None
 
 
-def _model(cls: type[_M], data: dict[str, Any], path: str, drifts: list[Drift]) -> _M:
-    values: dict[str, Any] = {}
-    known = set()
-    for field in plan_model(cls):
-        known.add(field.name)
-        where = f"{path}.{field.name}" if path else field.name
-        if field.name not in data:
-            if field.required:
-                drifts.append(Drift(where, "required field is missing"))
-            values[field.name] = None
-            continue
-        value = data[field.name]
-        if value is None:
-            if field.required and not field.type.nullable:
-                drifts.append(Drift(where, "is null, but the contract requires a value"))
-            values[field.name] = None
-            continue
-        values[field.name] = _value(field.type, value, where, drifts)
-    extra = {key: value for key, value in data.items() if key not in known}
+def _model(cls: type[_M], data: dict[str, Any], path: str, reading: _Reading) -> _M:
+    # Paths are built only where a drift is kept or an object nests: most of a drifted
+    # answer is fine, and most of a hostile one drifts past the kept hundred.
+    reading.step()
     # Built slot by slot, like the compiled structure functions: a required field that
     # drifted holds None, which attrs' __init__ would accept too but not say why.
     instance = object.__new__(cls)
-    for name, value in values.items():
-        object.__setattr__(instance, name, value)
-    object.__setattr__(instance, "extra", ExtraFields(extra))
+    put = object.__setattr__
+    plans = plan_model(cls)
+    for field in plans:
+        name = field.name
+        value = data.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if field.required and (value is _MISSING or not field.type.nullable):
+                problem = (
+                    "required field is missing"
+                    if value is _MISSING
+                    else "is null, but the contract requires a value"
+                )
+                reading.drift(path, name, problem)
+            put(instance, name, None)
+            continue
+        put(instance, name, _value(field.type, value, path, name, reading))
+    known = _names(cls)
+    if known.issuperset(data):
+        put(instance, "extra", NO_EXTRA)
+        return instance
+    extra = {}
+    for key, value in data.items():
+        if key in known:
+            continue
+        if nesting_within(value):
+            extra[key] = value
+        else:
+            reading.drift(path, str(key), _TOO_DEEP)
+    put(instance, "extra", ExtraFields(extra) if extra else NO_EXTRA)
     return instance
 
 
-def _value(plan: TypePlan, value: Any, path: str, drifts: list[Drift]) -> Any:
+_known: dict[type[Model], frozenset[str]] = {}
+
+
+def _names(cls: type[Model]) -> frozenset[str]:
+    names = _known.get(cls)
+    if names is None:
+        names = _known[cls] = frozenset(field.name for field in plan_model(cls))
+    return names
+
+
+def _value(plan: TypePlan, value: Any, path: str, name: str | int | None, reading: _Reading) -> Any:
+    """`value` read as `plan`, found at `name` under `path`."""
     if value is None:
         if not plan.nullable and plan.kind != Kind.ANY:
-            drifts.append(Drift(path, "is null"))
+            reading.drift(path, name, "is null")
         return None
     kind = plan.kind
     check = _CHECKS.get(kind)
     if check is not None and not check(value):
-        drifts.append(Drift(path, f"expected {plan.describe()}, got {_json_type(value)}"))
+        reading.drift(path, name, f"expected {plan.describe()}, got {_json_type(value)}")
         return None
     if kind == Kind.FLOAT:
         return float(value)
@@ -167,16 +220,16 @@ def _value(plan: TypePlan, value: Any, path: str, drifts: list[Drift]) -> Any:
         try:
             return parse(value)
         except (TypeError, ValueError, OverflowError):
-            drifts.append(Drift(path, f"expected {plan.describe()}, got {_snippet(value)}"))
+            reading.drift(path, name, f"expected {plan.describe()}, got {_snippet(value)}")
             return None
     if kind == Kind.LIST:
         assert plan.item is not None
+        where = _join(path, name)
         items = []
         for index, item in enumerate(value):
-            where = f"{path}[{index}]"
-            before = len(drifts)
-            parsed = _value(plan.item, item, where, drifts)
-            if parsed is None and item is not None and len(drifts) > before:
+            before = reading.count
+            parsed = _value(plan.item, item, where, index, reading)
+            if parsed is None and item is not None and reading.count > before:
                 continue  # an item of the wrong kind is left out; its drift says so
             if parsed is None and not plan.item.nullable:
                 continue
@@ -184,5 +237,8 @@ def _value(plan: TypePlan, value: Any, path: str, drifts: list[Drift]) -> Any:
         return items
     if kind == Kind.MODEL:
         assert plan.model is not None
-        return _model(plan.model, value, path, drifts)
+        return _model(plan.model, value, _join(path, name), reading)
+    if not nesting_within(value):  # a free-form value, kept as sent: bounded like extras
+        reading.drift(path, name, _TOO_DEEP)
+        return None
     return value

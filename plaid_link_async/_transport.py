@@ -230,10 +230,32 @@ class Transport:
             del failure  # no cycle through this frame (see _converter.from_dict)
 
     async def close(self) -> None:
-        """Close the session if it was made here; calls afterwards raise `SessionClosedError`."""
+        """Close the session if it was made here; calls afterwards raise `SessionClosedError`.
+
+        Its connections belong to the loop that opened them, so from another loop the
+        closing runs there: at once if that loop is running (in another thread), in a
+        worker thread if it is idle. A loop already closed took its event machinery
+        with it: then a `ResourceWarning` says the connections could not be closed.
+        """
         self._closed = True
-        if self._owned and self._session is not None and not self._session.closed:
-            await self._session.close()
+        session = self._session
+        if not self._owned or session is None or session.closed:
+            return
+        home = self._loop
+        if home is None or home is asyncio.get_running_loop():
+            await session.close()
+        elif home.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), home))
+        elif not home.is_closed():
+            await asyncio.to_thread(home.run_until_complete, session.close())
+        else:
+            warnings.warn(
+                "AsyncLinkSession closed from another event loop after its own loop was "
+                "closed: its pooled connections could not be closed cleanly. Close it "
+                "in the loop that used it (before asyncio.run returns)",
+                ResourceWarning,
+                stacklevel=3,
+            )
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         session = self._session

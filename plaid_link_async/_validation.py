@@ -12,7 +12,7 @@ rejects them, for a typo to fail a test or a command line.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from ._codegen import compile_function
@@ -60,12 +60,29 @@ def unknown_enum_values(request: Model) -> list[tuple[str, str, list[str]]]:
     list; empty, at the cost of one compiled check, when there is none."""
     if _model_checker(type(request), False)(request):
         return []
-    import difflib  # here: only a request with an unknown value pays for it
-
     return [
-        (path, value, difflib.get_close_matches(value, known, n=3, cutoff=0.5))
+        (path, value, nearest(value, known))
         for path, value, known in _unknown_in_model(request, "")
     ]
+
+
+def nearest(value: str, known: Iterable[str], count: int = 3) -> list[str]:
+    """The known values closest to `value`, case ignored (`AUTH` finds `auth`)."""
+    import difflib  # here: only a request with an unknown value pays for it
+
+    by_folded: dict[str, str] = {}
+    for name in known:
+        by_folded.setdefault(name.casefold(), name)
+    matches = difflib.get_close_matches(value.casefold(), by_folded, n=count, cutoff=0.6)
+    return [by_folded[match] for match in matches]
+
+
+def _not_one_of(value: Any, known: Iterable[str]) -> str:
+    names = list(known)
+    close = nearest(value, names) if isinstance(value, str) else []
+    # The hint first: the list may be long, and a line is cut at 500 characters.
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    return f"{value!r}{hint} is not one of: {', '.join(names)}"
 
 
 def _unknown_in_model(obj: Model, path: str) -> Iterator[tuple[str, str, list[str]]]:
@@ -235,7 +252,7 @@ def _check_value(
         assert plan.enum is not None
         known = plan.enum._value2member_map_
         if not allow and value not in known:
-            yield FieldError(path, f"{value!r} is not one of: {', '.join(known)}")
+            yield FieldError(path, _not_one_of(value, known))
     elif kind == Kind.LIST:
         assert plan.item is not None
         if "min_items" in meta and len(value) < meta["min_items"]:
@@ -254,7 +271,7 @@ def _check_string(value: str, path: str, meta: Mapping[str, Any]) -> Iterator[Fi
     if "max_length" in meta and len(value) > meta["max_length"]:
         yield FieldError(path, f"must be at most {meta['max_length']} character(s) long")
     if "one_of" in meta and value not in meta["one_of"]:
-        yield FieldError(path, f"{value!r} is not one of: {', '.join(meta['one_of'])}")
+        yield FieldError(path, _not_one_of(value, meta["one_of"]))
 
 
 def _wrong_type(plan: TypePlan, value: Any) -> str | None:

@@ -32,6 +32,26 @@ PHONE = "+14155550011"
 CORRELATION_ID = "corr-123"
 
 
+def get_answer(**fields: Any) -> dict[str, Any]:
+    """A valid `link_token_get` answer, as JSON data, with `fields` set over it."""
+    return {
+        "link_token": "link-sandbox-1",
+        "created_at": "2026-01-01T00:00:00Z",
+        "expiration": "2026-01-01T04:00:00Z",
+        "metadata": {
+            "initial_products": ["auth"],
+            "webhook": None,
+            "country_codes": ["US"],
+            "language": "en",
+            "redirect_uri": None,
+            "client_name": "App",
+        },
+        "link_sessions": [],
+        "request_id": "r1",
+        **fields,
+    }
+
+
 def session_for(fake: FakePlaidServer, **options: Any) -> AsyncLinkSession:
     options.setdefault("retry", FAST_RETRY)
     options.setdefault("timeout", Timeout(total=10, attempt=5, connect=2))

@@ -8,6 +8,8 @@ import importlib.util
 import json
 import signal
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -16,9 +18,10 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from plaid_link_async.testing import FakePlaidServer, Fault, WebhookFault
+from plaid_link_async import AsyncLinkSession, ConfigurationError
+from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, Fault, WebhookFault
 
-from ._helpers import plaid_variables, program_env
+from ._helpers import CREATE, plaid_variables, program_env
 from .conftest import ROOT
 
 EXAMPLES = ROOT / "examples"
@@ -232,3 +235,38 @@ async def test_worker_shuts_down_cleanly_on_sigterm(fake: FakePlaidServer) -> No
     assert process.returncode == 0, err
     assert "stopped on signal: 8 created, 0 failed; session closed" in err.decode()
     assert b"Traceback" not in err
+
+
+async def test_the_in_loop_fake_behind_a_sync_test_client_fails_fast(
+    fake: FakePlaidServer,
+) -> None:
+    # The mistake: FastAPI's TestClient blocks this test's loop, where `fake` serves.
+    # The app's call fails at once, naming the fixture to use, instead of timing out.
+    from fastapi.testclient import TestClient as SyncTestClient
+
+    example = load("fastapi_app")
+    started = time.monotonic()
+    with SyncTestClient(example.app) as client:
+        answer = client.post("/link/token", headers={"X-User-Id": "u"})
+    assert time.monotonic() - started < 5
+    assert answer.status_code == 502
+    assert answer.json()["detail"] == {"error": "ConfigurationError"}
+    # The same from a thread of its own while this loop is blocked: the message.
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        async def run() -> None:
+            async with AsyncLinkSession(fake.client_id, DEFAULT_SECRET, base_url=fake.url) as s:
+                await s.link_token_create(CREATE)
+
+        try:
+            asyncio.run(run())
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(10)  # blocks this test's loop, as TestClient does
+    (failure,) = failures
+    assert isinstance(failure, ConfigurationError)
+    assert "use the fake_plaid_thread fixture" in str(failure)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 
 import pytest
 
@@ -16,6 +17,7 @@ from plaid_link_async import (
     AsyncLinkSession,
     ConfigurationError,
     PlaidTimeoutError,
+    RateLimitError,
     RawCalls,
     RetryPolicy,
     SessionClosedError,
@@ -79,11 +81,30 @@ async def test_timeouts_and_retries_come_from_the_environment(
         ("PLAID_TIMEOUT", "soon"),
         ("PLAID_TIMEOUT", "-1"),
         ("PLAID_MAX_ATTEMPTS", "0"),
+        ("PLAID_RETRY_BACKOFF", "nan"),
+        ("PLAID_RETRY_BACKOFF", "-0.1"),
+        ("PLAID_RETRY_BACKOFF", "quick"),
     ]:
         monkeypatch.setenv(name, value)
         with pytest.raises(ConfigurationError, match=name):
             AsyncLinkSession("c", "s")
         monkeypatch.setenv(name, "1")
+
+
+async def test_the_backoff_comes_from_the_environment(
+    fake_plaid: FakePlaidServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAID_RETRY_BACKOFF", "0.001")
+    plaid = AsyncLinkSession(fake_plaid.client_id, "test-secret", base_url=fake_plaid.url)
+    assert (plaid.retry.initial_delay, plaid.retry.max_delay) == (0.001, 0.016)
+    assert plaid.retry.max_attempts == 3  # the default's, unless PLAID_MAX_ATTEMPTS says
+    fake_plaid.inject("link_token_create", *[Fault.rate_limit(retry_after=None)] * 3)
+    started = time.monotonic()
+    async with plaid:
+        with pytest.raises(RateLimitError) as caught:
+            await plaid.link_token_create(CREATE)
+    assert caught.value.attempts == 3
+    assert time.monotonic() - started < 0.5  # not the default's 0.5 + 1.0 s
 
 
 def test_logging_is_switched_on_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,8 +33,10 @@ from plaid_link_async import (
     from_dict,
 )
 from plaid_link_async import models as m
+from plaid_link_async._nesting import MAX_NESTING
+from plaid_link_async._tolerant import read_tolerantly
 
-from ._helpers import CREATE, FAST_RETRY, acquired, error_texts
+from ._helpers import CREATE, FAST_RETRY, acquired, error_texts, get_answer
 from ._raw_server import JSON_HEAD, RawServer, Received, always, answer
 
 SECRET = "hostile-s3cr3t-0a1b2c3d4e5f6a7b"
@@ -368,21 +370,7 @@ def _large_get_body(target: int) -> bytes:
         "event_metadata": {"request_id": "r", "institution_id": "ins_1"},
     }
     session_ = {"link_session_id": "s", "started_at": "2024-07-29T20:21:59Z", "events": []}
-    body = {
-        "link_token": "link-sandbox-1",
-        "created_at": "2024-07-29T20:21:59Z",
-        "expiration": "2024-07-29T20:21:59Z",
-        "metadata": {
-            "initial_products": ["auth"],
-            "webhook": None,
-            "country_codes": ["US"],
-            "language": "en",
-            "redirect_uri": None,
-            "client_name": "x",
-        },
-        "link_sessions": [session_],
-        "request_id": "r",
-    }
+    body = get_answer(link_sessions=[session_])
     size = len(json.dumps(body))
     session_["events"] = [event] * ((target - size) // (len(json.dumps(event)) + 2))
     return json.dumps(body).encode()
@@ -446,13 +434,17 @@ async def test_a_large_answer_is_parsed_off_the_event_loop() -> None:
 # -- reprs --------------------------------------------------------------------------------
 
 
-def test_repr_of_deep_or_huge_unknown_fields_never_raises() -> None:
+def _nested(levels: int) -> dict[str, Any]:
     deep: dict[str, Any] = {}
     cursor = deep
-    for _ in range(100_000):
+    for _ in range(levels - 1):
         cursor["a"] = cursor = {}
+    return deep
+
+
+def test_repr_of_deep_or_huge_unknown_fields_never_raises() -> None:
     data = json.loads(CREATED)
-    data["deep"] = deep
+    data["deep"] = _nested(MAX_NESTING)  # as deep as a model keeps
     data["huge"] = ["x" * 10_000] * 10_000
     data["wide"] = {f"k{n}": n for n in range(10_000)}
     created = from_dict(m.LinkTokenCreateResponse, data)
@@ -462,6 +454,16 @@ def test_repr_of_deep_or_huge_unknown_fields_never_raises() -> None:
     assert "more items" in text
     assert "more keys" in text
     assert repr(created.extra).startswith("ExtraFields(")
+
+
+def test_an_unknown_field_nested_too_deep_is_dropped_or_refused() -> None:
+    data = json.loads(CREATED)
+    data["deep"] = _nested(100_000)
+    with pytest.raises(UnexpectedResponseError, match="deep: unknown field nested deeper"):
+        from_dict(m.LinkTokenCreateResponse, data)
+    created, drift = read_tolerantly(m.LinkTokenCreateResponse, data)
+    assert "deep" not in created.extra
+    assert [str(item) for item in drift] == ["deep: nested deeper than 32 levels; dropped"]
 
 
 async def test_no_retry_policy_hides_a_redirect() -> None:

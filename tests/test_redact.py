@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plaid_link_async._redact import mask_value, redact
+from plaid_link_async._redact import mask_value, preview
 
 
 def test_credentials_keep_only_their_environment_prefix() -> None:
@@ -15,7 +15,7 @@ def test_credentials_keep_only_their_environment_prefix() -> None:
     ]
 
 
-def test_redact_masks_nested_keys_and_id_number_values() -> None:
+def test_preview_masks_nested_keys_and_id_number_values() -> None:
     body = {
         "client_id": "visible",
         "secret": "hidden-secret",
@@ -26,7 +26,7 @@ def test_redact_masks_nested_keys_and_id_number_values() -> None:
         },
         "list": [{"access_token": "access-sandbox-zzz"}],
     }
-    assert redact(body) == {
+    assert preview(body) == {
         "client_id": "visible",
         "secret": "***",
         "user": {

@@ -177,7 +177,7 @@ async def test_unknown_enum_values_go_through_with_a_warning_and_plaid_judges_th
     assert caught.value.error_code == "INVALID_FIELD"
     assert caught.value.error_message is not None
     assert caught.value.error_message.startswith(
-        "products[0]: 'transactionz' is not one of: assets, auth"
+        "products[0]: 'transactionz' (did you mean 'transactions'"
     )
     assert "allow_unknown" not in caught.value.error_message
     assert len(fake_plaid.requests) == 3

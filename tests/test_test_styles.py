@@ -186,7 +186,7 @@ def test_the_documented_control_api_drives_the_command_line_fake_over_bare_http(
         assert status == 400
         assert "unknown endpoint" in refused["error"]
         status, refused = _post(f"{url}/_fake/no_such_control", {})
-        assert status == 400
+        assert status == 404
         assert "no control POST /_fake/no_such_control" in refused["error"]
     finally:
         process.terminate()

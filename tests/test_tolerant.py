@@ -31,7 +31,7 @@ from plaid_link_async._tolerant import read_tolerantly
 from plaid_link_async._transport import RawResponse
 from plaid_link_async._types import Kind, TypePlan, plan_model
 
-from ._helpers import FAST_RETRY
+from ._helpers import FAST_RETRY, get_answer
 from ._raw_server import JSON_HEAD, RawServer, always, answer
 from .strategies import model_strategy
 
@@ -170,19 +170,8 @@ def _link_token_get_with_an_event_lacking_request_id() -> dict[str, Any]:
         "event_metadata": {},  # request_id is optional in 1.697.4
     }
     broken = {k: v for k, v in event.items() if k != "event_id"}
-    return {
-        "link_token": "link-sandbox-1",
-        "created_at": "2024-07-29T20:21:59Z",
-        "expiration": "2024-07-29T22:21:59Z",
-        "metadata": {
-            "initial_products": ["auth"],
-            "webhook": None,
-            "country_codes": ["US"],
-            "language": "en",
-            "redirect_uri": None,
-            "client_name": "App",
-        },
-        "link_sessions": [
+    return get_answer(
+        link_sessions=[
             {
                 "link_session_id": "ls-1",
                 "events": [event, broken],
@@ -198,8 +187,7 @@ def _link_token_get_with_an_event_lacking_request_id() -> dict[str, Any]:
                 },
             }
         ],
-        "request_id": "r1",
-    }
+    )
 
 
 async def test_drift_reaches_the_caller_the_log_once_and_strict_mode_raises(

@@ -70,7 +70,10 @@ def test_required_field_given_none() -> None:
 def test_unknown_enum_value_is_rejected_in_strict_mode_with_the_allowed_values() -> None:
     errors = _errors(_request(products=["auth", "autth"]), strict=True)
     assert list(errors) == ["products[1]"]
-    assert "'autth' is not one of: assets, auth, balance" in errors["products[1]"]
+    assert (
+        "'autth' (did you mean 'auth'?) is not one of: assets, auth, balance"
+        in errors["products[1]"]
+    )
     assert "allow_unknown" not in errors["products[1]"]  # no Python parameter named
 
 

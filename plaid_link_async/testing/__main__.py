@@ -18,7 +18,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         prog="python -m plaid_link_async.testing",
         description="Serve the fake Plaid Link API (for tests, in any language).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (127.0.0.1; loopback only)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="UNSAFE: let --host be a non-loopback address, serving other machines (the "
+        "control API still answers loopback peers only)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port to bind (0: a free one)")
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="delay every answer by this much"
@@ -63,7 +71,15 @@ async def serve(args: argparse.Namespace) -> None:
         max_tokens=args.max_tokens,
         default_webhook=args.webhook_url,
         webhook_time_scale=args.webhook_time_scale,
+        allow_remote=args.allow_remote,
     )
+    if args.allow_remote:
+        print(
+            f"WARNING: the fake Plaid server serves {args.host}, not only this machine: "
+            "anyone who reaches it can create tokens and read the request log",
+            file=sys.stderr,
+            flush=True,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -82,8 +98,12 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(args))
+    except (ValueError, OSError) as error:  # a refused --host, a port in use
+        print(f"fake Plaid server: error: {error}", file=sys.stderr, flush=True)
+        return 2
     return 0
 
 

@@ -18,6 +18,7 @@ from typing import Any, Final
 import aiohttp
 import attrs
 
+from ._faults import member, seconds
 from ._signing import WebhookSigner
 
 #: Plaid's answer deadline for a webhook, and its retry waits (seconds), capped at 4 h
@@ -26,6 +27,8 @@ ANSWER_WITHIN: Final = 10.0
 FIRST_RETRY: Final = 30.0
 LONGEST_WAIT: Final = 4 * 3600.0
 GIVE_UP_AFTER: Final = 24 * 3600.0
+#: Delivery attempts remembered; the oldest are forgotten first.
+MAX_DELIVERIES: Final = 10_000
 
 
 def retry_schedule() -> list[float]:
@@ -39,21 +42,38 @@ def retry_schedule() -> list[float]:
 
 
 class WebhookFaultKind(str, enum.Enum):
-    DUPLICATE = "duplicate"  # delivered twice, as Plaid may
-    DELAY = "delay"  # delivered late
-    STALE = "stale"  # signed with an `iat` older than five minutes
-    TAMPERED = "tampered"  # the body changed after signing
-    WRONG_KEY = "wrong_key"  # signed by a key Plaid does not serve
+    """What a webhook fault does to one delivery."""
+
+    DUPLICATE = "duplicate"
+    """Delivered twice, as Plaid may."""
+    DELAY = "delay"
+    """Delivered `seconds` late."""
+    STALE = "stale"
+    """Signed with an `iat` older than five minutes (the first attempt)."""
+    TAMPERED = "tampered"
+    """The body changed after signing (the first attempt)."""
+    WRONG_KEY = "wrong_key"
+    """Signed by a key Plaid does not serve, under its `kid` (the first attempt)."""
+
+
+def _webhook_fault_kind(value: Any) -> WebhookFaultKind:
+    return member(WebhookFaultKind, value)
 
 
 @attrs.frozen
 class WebhookFault:
     """One fault for the next webhook delivery (of `code`, if given: `"EVENTS"`);
-    queue it with `fake.inject_webhook`."""
+    queue it with `fake.inject_webhook`. `seconds` (of a delay) is at most an hour.
 
-    kind: WebhookFaultKind
-    seconds: float = 0.0
-    code: str | None = None
+    Raises:
+        ValueError: a field is out of its bounds; the message names it.
+    """
+
+    kind: WebhookFaultKind = attrs.field(converter=_webhook_fault_kind)
+    seconds: float = attrs.field(default=0.0, validator=seconds)
+    code: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
 
     @classmethod
     def duplicate(cls, *, code: str | None = None) -> WebhookFault:
@@ -102,6 +122,7 @@ class Deliverer:
     ) -> None:
         self.signer = signer
         self.time_scale = time_scale
+        #: The last `MAX_DELIVERIES` attempts, oldest first.
         self.deliveries: list[WebhookDelivery] = []
         #: The fake's own queue, shared: faults injected before or after this exists.
         self.faults = faults
@@ -133,6 +154,12 @@ class Deliverer:
             if left <= 0:
                 raise TimeoutError(f"{len(self._tasks)} webhook deliveries still running")
             await asyncio.wait(set(self._tasks), timeout=left)
+
+    def cancel(self) -> None:
+        """Stop every delivery under way or waiting to retry, and forget the attempts."""
+        for task in list(self._tasks):
+            task.cancel()
+        self.deliveries.clear()
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -183,6 +210,8 @@ class Deliverer:
                 await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as failure:
             error = type(failure).__name__
+        if len(self.deliveries) >= MAX_DELIVERIES:
+            del self.deliveries[: len(self.deliveries) - MAX_DELIVERIES + 1]
         self.deliveries.append(
             WebhookDelivery(
                 url,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 from aiohttp import web
 
+from .._config import is_loopback
 from .._converter import from_dict
 from .._datetimes import format_datetime
 from .._endpoints import ENDPOINTS
@@ -30,6 +31,7 @@ from .._exceptions import PlaidLinkError, RequestValidationError, UnexpectedResp
 from .._redact import MASK
 from .._validation import validate
 from . import _control as control
+from . import _loops as loops
 from ._deliveries import Deliverer, WebhookDelivery, WebhookFault
 from ._faults import Fault, FaultKind
 from ._signing import SignedWebhook, WebhookSigner
@@ -53,6 +55,8 @@ ANY_ENDPOINT: Final = "*"
 TOKEN_LIFETIME: Final = datetime.timedelta(hours=4)
 # Plaid gives update-mode tokens (made for an existing Item) half an hour.
 UPDATE_TOKEN_LIFETIME: Final = datetime.timedelta(minutes=30)
+#: The most Items one completed Link session may add (`complete_link(items=...)`).
+MAX_ITEMS: Final = 100
 
 _ROUTES: Final = {endpoint.path: name for name, endpoint in ENDPOINTS.items()}
 _ID_ALPHABET: Final = string.ascii_letters + string.digits
@@ -65,7 +69,8 @@ class LinkCompletion:
 
     link_session_id: str
     public_tokens: list[str]
-    status: str  # "success" or "exited"
+    status: str
+    """`"SUCCESS"` or `"EXITED"`: the `status` of the `SESSION_FINISHED` webhook it sends."""
 
 
 @attrs.frozen
@@ -124,7 +129,14 @@ class FakePlaidServer:
         max_tokens: int | None = None,
         webhook_time_scale: float = 1.0,
         default_webhook: str | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        if not allow_remote and not is_loopback(host):
+            raise ValueError(
+                f"host {host!r} is not a loopback address: the fake would serve, and take "
+                "control requests from, other machines. Pass allow_remote=True (the CLI's "
+                "--allow-remote) only on a network you trust"
+            )
         if max_recorded is not None and max_recorded < 0:
             raise ValueError(f"max_recorded must be 0 or more, got {max_recorded}")
         if max_tokens is not None and max_tokens < 1:
@@ -197,10 +209,12 @@ class FakePlaidServer:
             self.port = server.sockets[0].getsockname()[1]
         self._runner = runner
         self._loop = asyncio.get_running_loop()
+        loops.serving(self.host, self.port, self._loop)
 
     async def close(self) -> None:
         """Stop serving; hanging requests are released first. Safe to call twice."""
         runner, self._runner = self._runner, None
+        loops.stopped(self.host, self.port)
         deliverer, self._deliverer = self._deliverer, None
         if deliverer is not None:
             await deliverer.close()
@@ -238,9 +252,16 @@ class FakePlaidServer:
         return [request for request in self.requests if request.endpoint == endpoint]
 
     def reset(self) -> None:
-        """Forget requests, faults, tokens, deliveries, Items and test settings."""
+        """Forget everything a test did: recorded requests, queued faults (of calls and
+        of webhooks), link tokens, Hosted Link deliveries, public tokens, Items,
+        correlation ids, eligible phone numbers and webhook delivery attempts; webhook
+        deliveries under way or waiting to retry are stopped. The server's own
+        settings (credentials, latency, its signing key and the keys added) stay."""
         self.requests.clear()
         self._faults.clear()
+        self._webhook_faults.clear()
+        if self._deliverer is not None:
+            self._deliverer.cancel()
         self._tokens.clear()
         self._correlation_ids.clear()
         self._deliveries.clear()
@@ -268,7 +289,10 @@ class FakePlaidServer:
 
         Raises:
             KeyError: the fake never issued `link_token`.
+            ValueError: `items` is not from 1 to `MAX_ITEMS` (100).
         """
+        if isinstance(items, bool) or not isinstance(items, int) or not 1 <= items <= MAX_ITEMS:
+            raise ValueError(f"items: must be from 1 to {MAX_ITEMS}, got {items!r}")
         record = self._tokens.get(link_token)
         if record is None:
             raise KeyError(f"unknown link token {link_token!r}")
@@ -349,7 +373,7 @@ class FakePlaidServer:
                     },
                 )
         self._send_link_webhooks(record, session, public_tokens, exited)
-        return LinkCompletion(session_id, public_tokens, "exited" if exited else "success")
+        return LinkCompletion(session_id, public_tokens, "EXITED" if exited else "SUCCESS")
 
     def _send_delivery_webhook(
         self, record: dict[str, Any], code: str, delivery_id: str, **fields: Any
@@ -495,7 +519,7 @@ class FakePlaidServer:
                 "webhook_type": "LINK",
                 "webhook_code": "SESSION_FINISHED",
                 **common,
-                "status": "EXITED" if exited else "SUCCESS",
+                "status": "EXITED" if exited else "SUCCESS",  # as LinkCompletion.status
                 "public_tokens": public_tokens,
             },
         )
@@ -916,13 +940,11 @@ class FakePlaidServer:
 def _is_loopback_url(url: str) -> bool:
     from urllib.parse import urlsplit
 
-    from .._config import _is_loopback
-
     try:
         host = urlsplit(url).hostname
     except ValueError:
         return False
-    return host is not None and _is_loopback(host)
+    return host is not None and is_loopback(host)
 
 
 def _account() -> dict[str, Any]:

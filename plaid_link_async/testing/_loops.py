@@ -1,0 +1,62 @@
+"""Which event loop serves each in-process fake, so a session can tell it is unreachable.
+
+FastAPI's `TestClient` and Django's test client run the app in a loop of their own and
+block the test's loop meanwhile. A fake served from the test's loop then never answers,
+and every call would wait out its whole timeout in silence. A session whose base URL is
+such a fake probes the fake's loop once, before its first call, and fails at once with
+what to use instead. The session finds this module in `sys.modules`, so it costs
+nothing where the testing package was never imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Final
+from urllib.parse import urlsplit
+
+from .._exceptions import ConfigurationError
+
+#: How long a fake's loop may take to run a callback before it counts as blocked.
+PROBE_SECONDS: Final = 0.5
+
+_serving: dict[tuple[str, int], asyncio.AbstractEventLoop] = {}
+
+
+def serving(host: str, port: int, loop: asyncio.AbstractEventLoop) -> None:
+    _serving[(host, port)] = loop
+
+
+def stopped(host: str, port: int) -> None:
+    _serving.pop((host, port), None)
+
+
+def probe_for(base_url: str) -> Callable[[], Awaitable[None]] | None:
+    """A check that the in-process fake at `base_url` can answer, or None if none is."""
+    try:
+        parts = urlsplit(base_url)
+        key = (parts.hostname or "", parts.port or 0)
+    except ValueError:
+        return None
+    home = _serving.get(key)
+    if home is None:
+        return None
+
+    async def probe() -> None:
+        if home is asyncio.get_running_loop() or home.is_closed() or not home.is_running():
+            return
+        answered = threading.Event()
+        try:
+            home.call_soon_threadsafe(answered.set)
+        except RuntimeError:  # closed meanwhile
+            return
+        if not await asyncio.to_thread(answered.wait, PROBE_SECONDS):
+            raise ConfigurationError(
+                f"the fake Plaid server at {base_url} runs in another event loop, which is "
+                "blocked (the test's own, while FastAPI's TestClient or Django's test "
+                "client runs your app in a loop of theirs), so it can never answer: use "
+                "the fake_plaid_thread fixture (FakePlaidThread) instead of fake_plaid"
+            )
+
+    return probe

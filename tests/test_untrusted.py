@@ -1,0 +1,257 @@
+"""One hostile corpus through every path that walks data a server or sender chose.
+
+Each value is as deep, wide or drifted as the limits allow. Every path must answer with
+the library's own error or a bounded result: never a RecursionError, never unbounded
+memory or time, never the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import pickle
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plaid_link_async import (
+    InvalidInputError,
+    InvalidWebhookError,
+    PlaidTimeoutError,
+    Timeout,
+    UnknownWebhook,
+    WebhookVerificationError,
+    from_dict,
+    parse_webhook,
+    to_dict,
+)
+from plaid_link_async import models as m
+from plaid_link_async._drift import MAX_KEPT_DRIFT
+from plaid_link_async.testing import FakePlaidServer
+
+from ._helpers import error_texts, get_answer
+from ._raw_server import JSON_HEAD, RawServer, always, answer
+from .test_cli import SECRET as CLI_SECRET
+from .test_cli import plaid_link
+from .test_hostile import SECRET, session
+
+MiB = 1 << 20
+
+
+def nested(levels: int, leaf: Any = 1) -> Any:
+    value = leaf
+    for level in range(levels):
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+#: Values a hostile peer can put where a model keeps free-form data. json.loads parses
+#: each (it stops near Python's recursion limit, about 1,000 levels).
+CORPUS: dict[str, Any] = {
+    "deep_600": nested(600),
+    "deep_mixed_900": nested(900, "x"),
+    "wide": {f"k{n}": [n] for n in range(20_000)},
+    "long_text": "é" * 50_000,
+    "big_int": 10**400,
+}
+
+
+def walk_everything(model: Any) -> None:
+    """What users and the library do with a model: it must all finish and stay short."""
+    assert len(repr(model)) < 20_000
+    assert len(str(model)) < 20_000
+    pickle.loads(pickle.dumps(model))
+    copy.deepcopy(model)
+    json.dumps(to_dict(model))
+
+
+def link_token_get_answer(unknown: Any) -> bytes:
+    session_ = {"link_session_id": "s", "started_at": "2026-01-01T00:00:00Z"}
+    return json.dumps(get_answer(unknown=unknown, link_sessions=[session_])).encode()
+
+
+def serve(body: bytes, status: int = 200) -> RawServer:
+    return RawServer(always(answer(status, body, JSON_HEAD)))
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+async def test_an_answer_with_hostile_unknown_data(case: str) -> None:
+    async with serve(link_token_get_answer(CORPUS[case])) as api, session(api.url) as plaid:
+        info = await plaid.link_token_get(m.LinkTokenGetRequest(link_token="link-sandbox-1"))
+        raw = await plaid.with_raw_response.link_token_get(
+            m.LinkTokenGetRequest(link_token="link-sandbox-1")
+        )
+    walk_everything(info)
+    assert len(repr(raw)) < 500
+    if case.startswith("deep"):
+        assert "unknown" not in info.extra  # dropped, and said so
+        assert [item.path for item in raw.drift] == ["unknown"]
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+async def test_an_error_body_with_hostile_unknown_data(case: str) -> None:
+    body = json.dumps(
+        {
+            "error_type": "INVALID_INPUT",
+            "error_code": "INVALID_LINK_TOKEN",
+            "error_message": f"bad token (secret {SECRET})",
+            "request_id": "r1",
+            "unknown": CORPUS[case],
+            "causes": [CORPUS[case]],
+        }
+    ).encode()
+    async with serve(body, 400) as api, session(api.url) as plaid:
+        with pytest.raises(InvalidInputError) as caught:
+            await plaid.link_token_get(m.LinkTokenGetRequest(link_token="link-sandbox-1"))
+    error = caught.value
+    for text in error_texts(error):
+        assert SECRET not in text
+        assert len(text) < 1_000_000
+    walk_everything(error.error)
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+async def test_the_key_endpoint_answering_hostile_data(case: str) -> None:
+    pytest.importorskip("jwt")
+    body = json.dumps(
+        {"error_type": "INVALID_INPUT", "error_code": "X", "request_id": "r", "x": CORPUS[case]}
+    ).encode()
+    token = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.e30.c2ln"  # kid k1
+    async with serve(body, 400) as api, session(api.url) as plaid:
+        with pytest.raises(WebhookVerificationError):
+            await plaid.verify_webhook(b"{}", {"Plaid-Verification": token})
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+def test_webhooks_with_hostile_data(case: str) -> None:
+    known = {"webhook_type": "LINK", "webhook_code": "EVENTS", "x": CORPUS[case]}
+    unknown = {"webhook_type": "NEW", "webhook_code": "THING", "x": CORPUS[case]}
+    for payload in (known, unknown):
+        body = json.dumps(payload).encode()
+        try:
+            webhook = parse_webhook(body)
+        except InvalidWebhookError as error:
+            assert "\n" not in str(error)
+            continue
+        walk_everything(webhook)
+        if isinstance(webhook, UnknownWebhook):
+            assert len(repr(webhook)) < 20_000
+
+
+def test_strict_reading_names_the_deep_field() -> None:
+    data = json.loads(link_token_get_answer(CORPUS["deep_600"]))
+    with pytest.raises(Exception, match="unknown: unknown field nested deeper than 32 levels"):
+        from_dict(m.LinkTokenGetResponse, data)
+
+
+# -- drift bombs ------------------------------------------------------------------------------
+
+
+def drift_bomb(size: int) -> bytes:
+    """A link_token_get answer of about `size` bytes whose one session has `{}` events."""
+    head = json.loads(link_token_get_answer(None))
+    count = (size - 400) // 3
+    head["link_sessions"][0]["events"] = [{}] * count
+    return json.dumps(head, separators=(",", ":")).encode()
+
+
+async def test_a_drift_bomb_costs_a_bounded_drift_and_stops_at_the_deadline() -> None:
+    body = drift_bomb(2 * MiB - 1024)
+    async with serve(body) as api, session(api.url, timeout=Timeout(total=30)) as plaid:
+        request = m.LinkTokenGetRequest(link_token="link-sandbox-1")
+        raw = await plaid.with_raw_response.link_token_get(request)
+        assert len(raw.drift) == MAX_KEPT_DRIFT
+        assert raw.drift.total > 2_000_000
+        assert len(repr(raw)) < 500
+        pickle.loads(pickle.dumps(raw.drift))
+        # With little time, the reading thread gives up at the deadline instead of
+        # running on after the call returned.
+        started = time.monotonic()
+        with pytest.raises(PlaidTimeoutError):
+            await plaid.link_token_get(request, timeout=0.3)
+        assert time.monotonic() - started < 1.0
+        threads_before = len(sys._current_frames())
+        await asyncio.sleep(0.3)
+        # No thread left reading the body (the pool's idle workers wait in queue.get).
+        busy = [
+            frame
+            for frame in sys._current_frames().values()
+            if "_tolerant" in frame.f_code.co_filename
+        ]
+        assert busy == []
+        assert len(sys._current_frames()) <= threads_before
+
+
+async def test_a_drift_bomb_never_holds_the_loop_long() -> None:
+    body = drift_bomb(2 * MiB - 1024)
+    longest = 0.0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal longest
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            longest = max(longest, now - last - 0.005)
+            last = now
+
+    async with serve(body) as api, session(api.url, timeout=Timeout(total=30)) as plaid:
+        tick = asyncio.create_task(ticker())
+        await plaid.link_token_get(m.LinkTokenGetRequest(link_token="link-sandbox-1"))
+        stop.set()
+        await tick
+    # The worst single hold (json.loads runs in the thread too); generous for CI noise.
+    assert longest < 0.2, longest
+
+
+def test_a_webhook_drift_bomb_is_refused_quickly_and_small() -> None:
+    events = [{}] * (250 * 1024 // 3)
+    body = json.dumps(
+        {"webhook_type": "LINK", "webhook_code": "EVENTS", "events": events}, separators=(",", ":")
+    )
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(InvalidWebhookError, match="took over 50 ms"):
+            parse_webhook(body.encode())
+        elapsed = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0
+    assert peak < 64 * MiB
+    with pytest.raises(InvalidWebhookError, match="over the limit of 262,144"):
+        parse_webhook(b" " * (256 * 1024 + 1))
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+async def test_the_cli_reads_a_hostile_headers_file(tmp_path: Path) -> None:
+    pytest.importorskip("jwt")
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 5000 + "]" * 5000)
+    nested_value = tmp_path / "nested.json"
+    nested_value.write_text(json.dumps({"Plaid-Verification": nested(600)}))
+    body = tmp_path / "body.json"
+    body.write_text("{}")
+    async with FakePlaidServer(secret=CLI_SECRET) as fake:
+        for headers, message in [
+            (deep, "webhook refused (missing_header)"),
+            (nested_value, "the value of 'Plaid-Verification' must be a string, not dict"),
+        ]:
+            code, _, err = await plaid_link(
+                fake, "webhook", "verify", "--body", str(body), "--headers", str(headers)
+            )
+            assert code in (1, 2), err
+            assert message in err
+            assert "Traceback" not in err
+            assert len(err.strip().splitlines()) == 1
