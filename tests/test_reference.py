@@ -10,6 +10,7 @@ import enum
 import html as html_
 import inspect
 import re
+import sys
 
 import attrs
 import pytest
@@ -20,6 +21,7 @@ from ._helpers import attribute_docstrings
 from .conftest import ROOT
 
 SITE = ROOT / "site" / "reference"
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def _built(page: str) -> str:
@@ -29,8 +31,29 @@ def _built(page: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _models_pages() -> str:
+    """Every page of the models reference, in the order the site's menu gives them."""
+    from model_reference import pages
+
+    return "".join(_built(f"models/{stem}") for stem in ["", *pages()])
+
+
+def test_the_models_reference_pages_are_current() -> None:
+    from model_reference import main
+
+    assert main(["--check"]) == 0, "run: python scripts/model_reference.py"
+
+
+def test_the_models_reference_starts_with_the_link_flow() -> None:
+    first = _built("models/link_token_create")
+    assert first.index('id="plaid_link_async.models.LinkTokenCreateRequest"') < first.index(
+        'id="plaid_link_async.models.LinkTokenCreateResponse"'
+    )
+    assert len(first) < 600_000  # one page was 1.3 MB, opening with Consumer Report
+
+
 def test_every_field_member_and_alias_is_in_the_built_models_reference() -> None:
-    html = _built("models")
+    html = _models_pages()
     expected = []
     for name in models.__all__:
         obj = getattr(models, name)
@@ -53,7 +76,7 @@ def test_every_field_member_and_alias_is_in_the_built_models_reference() -> None
 
 
 def test_every_field_shows_its_meaning_whether_it_is_required_and_its_default() -> None:
-    page = _built("models")
+    page = _models_pages()
     docs = attribute_docstrings(models)
     assert len(docs) == 400
     wrong = []
