@@ -6,7 +6,7 @@ import json
 from typing import Any, Final, TypeVar
 
 from ._converter import from_dict, try_from_dict
-from ._drift import NO_DRIFTS, Drifts
+from ._drift import MAX_DRIFT, NO_DRIFTS, Drifts
 from ._exceptions import (
     ERROR_CLASSES,
     PlaidAPIError,
@@ -16,7 +16,7 @@ from ._exceptions import (
 )
 from ._model_base import Model
 from ._retry import parse_retry_after
-from ._tolerant import ReadingTooLong, read_tolerantly
+from ._tolerant import ReadingTooLong, TooMuchDrift, read_tolerantly
 from ._transport import RawResponse
 
 _M = TypeVar("_M", bound=Model)
@@ -89,6 +89,16 @@ def read_drifted(
         raise
     except ReadingTooLong:
         pass
+    except TooMuchDrift:
+        raise UnexpectedResponseError(
+            f"the answer drifted from the contract in more than {MAX_DRIFT:,} places: "
+            "no answer of this shape",
+            model=cls.__name__,
+            status=raw.status,
+            request_id=_request_id(data),
+            body_snippet=snippet(raw.body),
+            retryable=False,
+        ) from None
     raise PlaidTimeoutError(
         f"reading a drifted {len(raw.body):,}-byte answer did not finish in the time left",
         retryable=False,

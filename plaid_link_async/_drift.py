@@ -14,6 +14,10 @@ import attrs
 
 #: How many drifts of one answer are kept; the rest are only counted.
 MAX_KEPT_DRIFT: Final = 100
+#: Past this many drifted details an answer is refused, not read: Plaid relaxing a
+#: field drifts an answer in a few places (once per event at most), and reading a body
+#: built to drift everywhere would cost hundreds of thousands of objects.
+MAX_DRIFT: Final = 10_000
 
 
 @attrs.frozen

@@ -612,10 +612,21 @@ class AsyncLinkSession(EndpointMethods):
         request_id: str | None = None
         failure: PlaidLinkError | None = None
         raw: RawResponse | None = None
+        data: Any = None
         try:
             raw = await self._transport.post(route.url, body, client_timeout)
             status = raw.status
-            result, drift = await self._decode(raw, route, started + budget, strict)
+            if len(raw.body) <= INLINE_DECODE_BYTES:
+                # The common case, on the loop: a small answer that fits the contract.
+                result, data = parse(raw, route.response, endpoint=route.name)
+                drift = NO_DRIFT
+                if result is None:
+                    result, drift = await self._drifted(raw, data, route, started + budget, strict)
+            else:
+                work = functools.partial(
+                    decode, raw, route.response, endpoint=route.name, strict=strict
+                )
+                result, drift = await self._in_thread(work, len(raw.body), started + budget)
             request_id = getattr(result, "request_id", None)
             if drift:
                 report_drift(route.name, drift)
@@ -644,33 +655,29 @@ class AsyncLinkSession(EndpointMethods):
                     route, number, status, loop.time() - started, request_id, failure
                 )
             # A failure's traceback keeps this frame while tenacity waits to retry: it
-            # must not keep the body, nor the failure itself (a cycle).
-            raw = failure = None
+            # must not keep the body, parsed or not, nor the failure itself (a cycle).
+            raw = data = failure = None
 
-    async def _decode(
-        self, raw: RawResponse, route: _Route, deadline: float, strict: bool
+    async def _drifted(
+        self, raw: RawResponse, data: Any, route: _Route, deadline: float, strict: bool
     ) -> tuple[Model, Drifts]:
-        """The answer's model, parsed on the loop while that is sure to be quick.
+        """A small answer the strict parse refused: read tolerantly (or diagnosed).
 
-        A large body, or a drifted one past `INLINE_TOLERANT_BYTES` (the tolerant read
-        of a body of empty objects builds a model per two bytes), is read in a worker
-        thread that stops itself at `deadline`, so that the loop keeps serving other
-        calls and the thread does not outlive the call.
+        On the loop up to `INLINE_TOLERANT_BYTES` (the tolerant read of a body of empty
+        objects builds a model per two bytes); a larger one in a worker thread that
+        stops itself at `deadline`, so that the loop keeps serving other calls and the
+        thread does not outlive the call.
         """
         size = len(raw.body)
-        if size <= INLINE_DECODE_BYTES:
-            result, data = parse(raw, route.response, endpoint=route.name)
-            if result is not None:
-                return result, NO_DRIFT
-            if size <= INLINE_TOLERANT_BYTES:
-                try:
-                    return read_drifted(raw, data, route.response, strict=strict, deadline=None)
-                except BaseException:
-                    del data  # a failure's traceback keeps this frame, not the parsed body
-                    raise
-            # The thread parses again (a few ms, off the loop) rather than be handed
-            # `data`: what a thread is handed, a failure's traceback would keep alive.
-            del data
+        if size <= INLINE_TOLERANT_BYTES:
+            try:
+                return read_drifted(raw, data, route.response, strict=strict, deadline=None)
+            except BaseException:
+                del data  # a failure's traceback keeps this frame, not the parsed body
+                raise
+        # The thread parses again (a few ms, off the loop) rather than be handed `data`:
+        # what a thread is handed, a failure's traceback would keep alive.
+        del data
         work = functools.partial(decode, raw, route.response, endpoint=route.name, strict=strict)
         return await self._in_thread(work, size, deadline)
 

@@ -8,8 +8,9 @@ field, or a value of the wrong type or format, reads as `None` (a bad list item 
 out) and is recorded as a `Drift` with its path.
 
 Its cost is bounded whatever the answer: it keeps the first `MAX_KEPT_DRIFT` drifts and
-counts the rest, drops kept values nested deeper than `MAX_NESTING`, and, given a
-deadline, stops with `ReadingTooLong` when it passes.
+counts the rest, stops with `TooMuchDrift` past `MAX_DRIFT` of them, drops kept values
+nested deeper than `MAX_NESTING`, and, given a deadline, stops with `ReadingTooLong`
+when it passes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Final, TypeVar
 from . import _datetimes
 from ._converter import json_type as _json_type
 from ._converter import snippet as _snippet
-from ._drift import MAX_KEPT_DRIFT, NO_DRIFTS, Drift, Drifts
+from ._drift import MAX_DRIFT, MAX_KEPT_DRIFT, NO_DRIFTS, Drift, Drifts
 from ._exceptions import UnexpectedResponseError
 from ._model_base import NO_EXTRA, ExtraFields, Model
 from ._nesting import MAX_NESTING, nesting_within
@@ -50,6 +51,10 @@ class ReadingTooLong(Exception):
     """The tolerant reader passed its deadline; the caller turns it into its own error."""
 
 
+class TooMuchDrift(Exception):
+    """The answer drifted in more than `MAX_DRIFT` places; the caller refuses it."""
+
+
 class _Reading:
     """The state of one tolerant read: the drifts kept, their count, and the time left."""
 
@@ -66,6 +71,8 @@ class _Reading:
         self.count += 1
         if len(self.kept) < MAX_KEPT_DRIFT:
             self.kept.append(Drift(_join(path, name), problem))
+        elif self.count > MAX_DRIFT:
+            raise TooMuchDrift
 
     def step(self) -> None:
         self.steps += 1
@@ -105,6 +112,7 @@ def read_tolerantly(
             fields is missing, null or of the wrong kind (unless `lenient_top`, for error
             bodies, where nothing but the object itself is required).
         ReadingTooLong: the deadline passed.
+        TooMuchDrift: more than `MAX_DRIFT` details drifted.
     """
     refusal = _refusal(cls, data, lenient_top)
     if refusal is not None:

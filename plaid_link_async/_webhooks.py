@@ -29,6 +29,7 @@ from typing import Any, Final
 import attrs
 
 from ._converter import try_from_dict
+from ._drift import MAX_DRIFT
 from ._endpoints import WEBHOOKS
 from ._exceptions import (
     CREDENTIAL_ERROR_CODES,
@@ -41,7 +42,7 @@ from ._model_base import Model
 from ._nesting import MAX_NESTING, nesting_within
 from ._once import report_drift
 from ._redact import preview
-from ._tolerant import ReadingTooLong, read_tolerantly
+from ._tolerant import ReadingTooLong, TooMuchDrift, read_tolerantly
 
 #: The only algorithm Plaid signs webhooks with, and so the only one accepted.
 ALGORITHM: Final = "ES256"
@@ -167,23 +168,25 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Model | UnknownWebho
     from . import models
 
     cls: type[Model] = getattr(models, name)
-    model = try_from_dict(cls, data)
-    if model is not None:
-        return model
+    fast = try_from_dict(cls, data)
+    if fast is not None:
+        return fast
     try:
         model, drift = read_tolerantly(
             cls, data, lenient_top=True, deadline=time.monotonic() + WEBHOOK_READ_SECONDS
         )
     except ReadingTooLong:
-        model = None
-    if model is None:
-        raise InvalidWebhookError(
-            f"reading this drifted {kind}/{code} webhook took over "
-            f"{WEBHOOK_READ_SECONDS * 1000:g} ms; refused (no real webhook comes near)"
-        )
-    if drift:
-        report_drift(f"webhook {kind}/{code}", drift)
-    return model
+        problem = f"took over {WEBHOOK_READ_SECONDS * 1000:g} ms to read"
+    except TooMuchDrift:
+        problem = f"drifted from the contract in more than {MAX_DRIFT:,} places"
+    else:
+        if drift:
+            report_drift(f"webhook {kind}/{code}", drift)
+        return model
+    raise InvalidWebhookError(
+        f"this {str(kind)[:40]}/{str(code)[:40]} webhook {problem}; refused (no real webhook "
+        "comes near)"
+    )
 
 
 def _text(value: Any) -> str | None:
