@@ -34,6 +34,7 @@ from ._exceptions import (
     UnexpectedResponseError,
 )
 from ._model_base import ExtraFields, Model
+from ._ratelimit import LocalRateLimit, RateLimiter
 from ._raw import RawAPIResponse
 from ._retry import RetryPolicy
 from ._session import AsyncLinkSession, RawCalls
@@ -69,6 +70,7 @@ __all__ = [
     "InvalidResultError",
     "InvalidWebhookError",
     "ItemError",
+    "LocalRateLimit",
     "Model",
     "OAuthError",
     "PlaidAPIError",
@@ -76,6 +78,7 @@ __all__ = [
     "PlaidTimeoutError",
     "ProgressBar",
     "RateLimitError",
+    "RateLimiter",
     "RawAPIResponse",
     "RawCalls",
     "RequestEvent",

@@ -160,6 +160,12 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         "--base-url", help="another API root, such as the fake server's (default: $PLAID_BASE_URL)"
     )
     group.add_argument("--timeout", type=float, help="seconds per call, retries included")
+    group.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the rate limit with every process using this Redis and client id "
+        "(the fleet extra; default: $PLAID_LINK_REDIS_URL)",
+    )
     group.add_argument("-v", "--verbose", action="store_true", help="log every attempt")
     group.add_argument(
         "--debug", action="store_true", help="log every attempt; a traceback on unexpected errors"
@@ -265,6 +271,7 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
         str(args.max_recorded),
         *(["--webhook-url", args.webhook_url] if args.webhook_url else []),
         *(["--allow-remote"] if args.allow_remote else []),
+        *(item for value in args.rate_limit for item in ("--rate-limit", value)),
     ]
 
 
@@ -285,6 +292,13 @@ def _session(args: argparse.Namespace) -> Any:
     options: dict[str, Any] = {}
     if args.timeout is not None:
         options["timeout"] = args.timeout
+    if args.redis:
+        options["redis_url"] = args.redis
+    # With Redis, `batch create --max-per-second` is the fleet's limit, kept by the
+    # session for every process; without it, the batch paces this process alone.
+    rate = getattr(args, "max_per_second", None)
+    if rate is not None and (args.redis or os.environ.get("PLAID_LINK_REDIS_URL")):
+        options["max_per_second"] = rate
     return AsyncLinkSession(
         args.client_id, args.secret, environment=args.env, base_url=args.base_url, **options
     )
@@ -496,7 +510,8 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
                     summary,
                     encoding=encoding,
                     concurrency=args.concurrency,
-                    max_per_second=args.max_per_second,
+                    # Kept by the session when it is the fleet's (see _session above).
+                    max_per_second=None if plaid.max_per_second else args.max_per_second,
                     retry_failed=args.retry_failed,
                     retry_ambiguous=args.retry_ambiguous,
                     progress=progress,

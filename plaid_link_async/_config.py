@@ -69,6 +69,8 @@ ENV_BASE_URL: Final = "PLAID_BASE_URL"
 ENV_TIMEOUT: Final = "PLAID_TIMEOUT"
 ENV_MAX_ATTEMPTS: Final = "PLAID_MAX_ATTEMPTS"
 ENV_RETRY_BACKOFF: Final = "PLAID_RETRY_BACKOFF"
+ENV_MAX_PER_SECOND: Final = "PLAID_LINK_MAX_PER_SECOND"
+ENV_REDIS_URL: Final = "PLAID_LINK_REDIS_URL"
 ENV_LOG: Final = "PLAID_LINK_LOG"
 
 
@@ -112,6 +114,22 @@ def env_retry_backoff(environ: Mapping[str, str] = os.environ) -> float | None:
             f"got {environ[ENV_RETRY_BACKOFF]!r}"
         )
     return seconds
+
+
+def env_max_per_second(environ: Mapping[str, str] = os.environ) -> float | None:
+    """`PLAID_LINK_MAX_PER_SECOND`: calls started per second per operation, or None."""
+    rate = _env_seconds(ENV_MAX_PER_SECOND, environ)
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise ConfigurationError(
+            f"{ENV_MAX_PER_SECOND} must be a positive number of calls a second, "
+            f"got {environ[ENV_MAX_PER_SECOND]!r}"
+        )
+    return rate
+
+
+def env_redis_url(environ: Mapping[str, str] = os.environ) -> str | None:
+    """`PLAID_LINK_REDIS_URL`, the Redis a fleet shares its rate limit through, or None."""
+    return environ.get(ENV_REDIS_URL, "").strip() or None
 
 
 _LOG_LEVELS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40}

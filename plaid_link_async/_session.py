@@ -27,6 +27,8 @@ from ._config import (
     Timeout,
     configure_logging,
     env_max_attempts,
+    env_max_per_second,
+    env_redis_url,
     env_retry_backoff,
     env_timeout,
     resolve_settings,
@@ -42,11 +44,13 @@ from ._exceptions import (
     FieldError,
     PlaidLinkError,
     PlaidTimeoutError,
+    RateLimitError,
     RequestValidationError,
     SessionClosedError,
 )
 from ._model_base import Model
 from ._once import report_drift, warn_unknown_enum
+from ._ratelimit import LocalRateLimit, RateLimiter, check_rate
 from ._raw import RawAPIResponse
 from ._repeat import check_for, not_processed
 from ._retry import RetryPolicy
@@ -138,6 +142,14 @@ class AsyncLinkSession(EndpointMethods):
             (2 MiB); a larger one fails the call with `UnexpectedResponseError`.
         strict: raise `UnexpectedResponseError` on any drift from the contract instead
             of reading the drifted detail as None (for a test suite or CI; see models).
+        max_per_second: calls started per second, per operation; left out:
+            `PLAID_LINK_MAX_PER_SECOND`, else no pace. With it, a 429 also makes later
+            calls wait out its `Retry-After` and halves the rate for a while.
+        redis_url: share that limit (and the slowing after a 429) with every process
+            that uses this Redis and client id (the `fleet` extra); left out:
+            `PLAID_LINK_REDIS_URL`, else this process paces itself alone.
+        rate_limiter: a limiter of your own instead (a `LocalRateLimit`, a
+            `SharedRateLimit` with other options, or anything with their methods).
         opentelemetry: True (the global tracer provider) or a `TracerProvider`: one span
             per call, retries included (the `opentelemetry` extra; see observability).
         on_request: a callable (or a list of them) given a `RequestEvent` before each
@@ -180,6 +192,9 @@ class AsyncLinkSession(EndpointMethods):
         # DEFAULT_MAX_RESPONSE_BYTES, spelled out so the reference shows the number.
         max_response_bytes: int = 2 * 1024 * 1024,
         strict: bool = False,
+        max_per_second: float | None = None,
+        redis_url: str | None = None,
+        rate_limiter: RateLimiter | None = None,
         opentelemetry: bool | Any = False,
         on_request: Hook[RequestEvent] | Iterable[Hook[RequestEvent]] | None = None,
         on_response: Hook[ResponseEvent] | Iterable[Hook[ResponseEvent]] | None = None,
@@ -224,6 +239,9 @@ class AsyncLinkSession(EndpointMethods):
             self._tracing = Tracing(None if opentelemetry is True else opentelemetry)
         self._view_of: AsyncLinkSession | None = None
         self._view_closed = False
+        self._limiter, self._owns_limiter = _make_limiter(
+            rate_limiter, max_per_second, redis_url, settings.client_id
+        )
         self._transport = Transport(
             headers={
                 "PLAID-CLIENT-ID": settings.client_id,
@@ -297,6 +315,12 @@ class AsyncLinkSession(EndpointMethods):
         return view
 
     @property
+    def max_per_second(self) -> float | None:
+        """The calls started per second per operation the session's own limiter keeps
+        (None without one, or with a limiter passed in)."""
+        return getattr(self._limiter, "max_per_second", None) if self._owns_limiter else None
+
+    @property
     def max_response_bytes(self) -> int:
         """The largest response body a call accepts, after decompression."""
         return self._transport.max_bytes
@@ -325,6 +349,9 @@ class AsyncLinkSession(EndpointMethods):
             self._view_closed = True
             return
         await self._transport.close()
+        if self._owns_limiter and self._limiter is not None:
+            limiter, self._limiter = self._limiter, None
+            await limiter.aclose()
 
     async def aclose(self) -> None:
         """`close()`, by the name `contextlib.aclosing` and httpx users expect."""
@@ -604,6 +631,9 @@ class AsyncLinkSession(EndpointMethods):
                 retryable=False,
                 sent=False,
             )
+        if self._limiter is not None:
+            await self._pace(route.name, deadline)
+            remaining = deadline - loop.time()
         budget = min(limits.attempt, remaining)
         client_timeout = _client_timeout(budget, limits.connect)
         if self._on_request:
@@ -648,6 +678,8 @@ class AsyncLinkSession(EndpointMethods):
             self._scrub.error(error)
             request_id = getattr(error, "request_id", None)
             failure = error
+            if isinstance(error, RateLimitError) and self._limiter is not None:
+                await self._limiter.throttled(route.name, error.retry_after)
             raise
         finally:
             if self._on_response or self._tracing or logger.isEnabledFor(logging.DEBUG):
@@ -657,6 +689,22 @@ class AsyncLinkSession(EndpointMethods):
             # A failure's traceback keeps this frame while tenacity waits to retry: it
             # must not keep the body, parsed or not, nor the failure itself (a cycle).
             raw = data = failure = None
+
+    async def _pace(self, operation: str, deadline: float) -> None:
+        """Wait for the rate limiter's go, within the call's time."""
+        assert self._limiter is not None
+        left = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(self._limiter.acquire(operation), max(left, 0.0))
+        except asyncio.TimeoutError:
+            pass
+        else:
+            return
+        raise PlaidTimeoutError(
+            f"the rate limit gave no slot for {operation} within the call's time",
+            retryable=False,
+            sent=False,
+        )
 
     async def _drifted(
         self, raw: RawResponse, data: Any, route: _Route, deadline: float, strict: bool
@@ -737,6 +785,26 @@ def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
     # only times the opening of a new connection, TLS handshake included. Waiting for a
     # free connection in a busy pool is queueing, not a failure: the attempt bounds it.
     return aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total))
+
+
+def _make_limiter(
+    given: RateLimiter | None,
+    max_per_second: float | None,
+    redis_url: str | None,
+    client_id: str,
+) -> tuple[RateLimiter | None, bool]:
+    """The session's rate limiter, and whether the session made (and so closes) it."""
+    if given is not None:
+        return given, False
+    rate = check_rate(max_per_second) if max_per_second is not None else env_max_per_second()
+    url = redis_url or env_redis_url()
+    if url is not None:
+        from .fleet import SharedRateLimit  # the fleet extra, only where asked for
+
+        return SharedRateLimit(url, client_id=client_id, max_per_second=rate), True
+    if rate is not None:
+        return LocalRateLimit(rate), True
+    return None, False
 
 
 def _retry_from_env() -> RetryPolicy:

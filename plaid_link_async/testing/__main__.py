@@ -55,7 +55,28 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=100_000,
         help="link tokens remembered for /link/token/get; the oldest are forgotten (100000)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="OPERATION=N",
+        help="answer calls of OPERATION beyond N a second (per client id) with 429, as "
+        "Plaid does; repeat for more operations",
+    )
     return parser
+
+
+def rate_limits(values: Sequence[str]) -> dict[str, int]:
+    """`--rate-limit` values as a mapping; a SystemExit naming a malformed one."""
+    limits = {}
+    for value in values:
+        name, _, count = value.partition("=")
+        if not count.strip().isdigit():
+            raise SystemExit(
+                f"--rate-limit {value!r}: expected OPERATION=N, such as link_token_create=50"
+            )
+        limits[name.strip()] = int(count)
+    return limits
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -72,6 +93,7 @@ async def serve(args: argparse.Namespace) -> None:
         default_webhook=args.webhook_url,
         webhook_time_scale=args.webhook_time_scale,
         allow_remote=args.allow_remote,
+        rate_limits=rate_limits(args.rate_limit),
     )
     if args.allow_remote:
         print(

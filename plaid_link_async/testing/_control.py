@@ -193,6 +193,16 @@ def _pending_faults(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     return {"pending": fake.pending_faults(args.get("endpoint", "*"))}
 
 
+def _rate_limits(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+    args = _args(data, {"limits": _Field(dict, True)})
+    fake.set_rate_limits(args["limits"])
+    return {"limits": args["limits"]}
+
+
+def _rate_limited(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+    return fake.rate_limited()
+
+
 def _reset(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     _args(data, {})
     fake.reset()
@@ -226,10 +236,12 @@ ACTIONS: Final[dict[tuple[str, str], Action]] = {
     ("POST", "sign_webhook"): _sign_webhook,
     ("POST", "send_webhook"): _send_webhook,
     ("POST", "webhooks_settled"): _webhooks_settled,
+    ("POST", "rate_limits"): _rate_limits,
     ("POST", "reset"): _reset,
     ("GET", "requests"): _requests,
     ("GET", "webhook_deliveries"): _webhook_deliveries,
     ("GET", "link_tokens"): _link_tokens,
+    ("GET", "rate_limited"): _rate_limited,
 }
 
 
@@ -400,6 +412,15 @@ class FakePlaidControl:
             fault = WebhookFaultKind(item["fault"]) if item.get("fault") else None
             found.append(WebhookDelivery(**{**item, "body": item["body"].encode(), "fault": fault}))
         return found
+
+    def set_rate_limits(self, limits: Mapping[str, int]) -> None:
+        """Answer calls beyond `limits[operation]` a second with 429, as Plaid does."""
+        self._call("POST", "rate_limits", {"limits": dict(limits)})
+
+    def rate_limited(self) -> dict[str, int]:
+        """How many calls of each operation the rate limits answered 429 so far."""
+        counts: dict[str, int] = self._call("GET", "rate_limited")
+        return counts
 
     def reset(self) -> None:
         """Forget what `FakePlaidServer.reset` forgets."""

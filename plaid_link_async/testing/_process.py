@@ -34,7 +34,7 @@ class FakePlaidProcess(FakePlaidControl):
     Driven through the control API (`inject`, `complete_link`, `requests`, ...), like
     `FakePlaidThread`; its CPU time stays out of the test's process. `options` are the
     command line's: `latency_ms`, `client_id`, `secret`, `webhook_url`,
-    `webhook_time_scale`, `max_recorded`.
+    `webhook_time_scale`, `max_recorded`, and `rate_limits` as a mapping.
     """
 
     def __init__(self, **options: Any) -> None:
@@ -61,7 +61,10 @@ class FakePlaidProcess(FakePlaidControl):
 def _serve(options: dict[str, Any]) -> Iterator[str]:
     command = [sys.executable, "-m", "plaid_link_async.testing"]
     for name, value in options.items():
-        if value is not None:
+        if name == "rate_limits":
+            for operation, limit in (value or {}).items():
+                command += ["--rate-limit", f"{operation}={limit}"]
+        elif value is not None:
             command += [f"--{name.replace('_', '-')}", str(value)]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True

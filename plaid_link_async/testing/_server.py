@@ -16,6 +16,7 @@ import random
 import socket
 import string
 import struct
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -130,6 +131,7 @@ class FakePlaidServer:
         webhook_time_scale: float = 1.0,
         default_webhook: str | None = None,
         allow_remote: bool = False,
+        rate_limits: Mapping[str, int] | None = None,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(
@@ -173,6 +175,10 @@ class FakePlaidServer:
         self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(
             collections.deque
         )
+        self._rate_limits: dict[str, int] = {}
+        self._recent: dict[tuple[str, str], collections.deque[float]] = {}
+        self._rate_limited: collections.Counter[str] = collections.Counter()
+        self.set_rate_limits(rate_limits or {})
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -243,6 +249,26 @@ class FakePlaidServer:
             raise ValueError(f"unknown endpoint {endpoint!r}: use one of {known} or '*'")
         self._faults[endpoint].extend(faults)
 
+    def set_rate_limits(self, limits: Mapping[str, int]) -> None:
+        """Answer calls of an operation beyond `limits[operation]` a second (per client
+        id, over the last second) as Plaid does: 429 `RATE_LIMIT_EXCEEDED`. An empty
+        mapping lifts every limit.
+
+        Raises:
+            ValueError: an unknown operation, or a limit that is no positive integer.
+        """
+        for endpoint, limit in limits.items():
+            if endpoint not in ENDPOINTS:
+                raise ValueError(f"unknown endpoint {endpoint!r}: use one of {sorted(ENDPOINTS)}")
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
+                raise ValueError(f"{endpoint}: a limit is a whole number of calls a second")
+        self._rate_limits = dict(limits)
+        self._recent.clear()
+
+    def rate_limited(self) -> dict[str, int]:
+        """How many calls of each operation the rate limits answered 429 so far."""
+        return dict(self._rate_limited)
+
     def pending_faults(self, endpoint: str = ANY_ENDPOINT) -> int:
         """How many queued faults `endpoint` has not used yet."""
         return len(self._faults.get(endpoint, ()))
@@ -253,13 +279,16 @@ class FakePlaidServer:
 
     def reset(self) -> None:
         """Forget everything a test did: recorded requests, queued faults (of calls and
-        of webhooks), link tokens, Hosted Link deliveries, public tokens, Items,
-        correlation ids, eligible phone numbers and webhook delivery attempts; webhook
-        deliveries under way or waiting to retry are stopped. The server's own
+        of webhooks), the rate limits' counts (not the limits), link tokens, Hosted Link
+        deliveries, public tokens, Items, correlation ids, eligible phone numbers and
+        webhook delivery attempts; webhook deliveries under way or waiting to retry are
+        stopped. The server's own
         settings (credentials, latency, its signing key and the keys added) stay."""
         self.requests.clear()
         self._faults.clear()
         self._webhook_faults.clear()
+        self._recent.clear()
+        self._rate_limited.clear()
         if self._deliverer is not None:
             self._deliverer.cancel()
         self._tokens.clear()
@@ -570,6 +599,11 @@ class FakePlaidServer:
         endpoint = _ROUTES.get(request.path)
         if self._max_recorded != 0:
             self._record(endpoint, request, body)
+        if endpoint is not None and self._over_limit(endpoint, request):
+            self._rate_limited[endpoint] += 1
+            return self._error(
+                429, "RATE_LIMIT_EXCEEDED", "RATE_LIMIT", f"too many {endpoint} calls a second"
+            )
         fault = self._next_fault(endpoint)
         delay = self.latency
         if fault is not None and fault.kind == FaultKind.LATENCY:
@@ -586,6 +620,20 @@ class FakePlaidServer:
             _reset(request)
             raise asyncio.CancelledError  # done, and nothing may be written on a reset
         return answer
+
+    def _over_limit(self, endpoint: str, request: web.Request) -> bool:
+        limit = self._rate_limits.get(endpoint)
+        if limit is None:
+            return False
+        key = (request.headers.get("PLAID-CLIENT-ID", ""), endpoint)
+        recent = self._recent.setdefault(key, collections.deque())
+        now = time.monotonic()
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        if len(recent) >= limit:
+            return True
+        recent.append(now)
+        return False
 
     def _next_fault(self, endpoint: str | None) -> Fault | None:
         for key in (endpoint, ANY_ENDPOINT):
