@@ -5,7 +5,9 @@ the calls it starts with a `LocalRateLimit`, this process's own; with a Redis UR
 `fleet` extra's `SharedRateLimit` does the same for every process that shares the
 client id. Both follow Plaid's answer over their own figure: a 429 sets a cooldown
 (its `Retry-After`, or a second) that every later call waits out, and halves the
-rate, which then climbs back by a fifth every five seconds.
+rate, which then grows by half again (x1.5) every five seconds until it is whole.
+The 429s of one burst (a second) halve it once: calls sent together meet the limit
+together.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ MAX_COOLDOWN: Final = 60.0
 #: The rate never falls below this share of the one set.
 MIN_FACTOR: Final = 0.05
 #: After a 429 the rate climbs back by `RECOVERY_STEP` every `RECOVERY_SECONDS`.
-RECOVERY_STEP: Final = 1.2
+RECOVERY_STEP: Final = 1.5
 RECOVERY_SECONDS: Final = 5.0
+#: 429s closer together than this are one burst: the rate is halved once for them.
+HALVE_AT_MOST_EVERY: Final = 1.0
 
 
 class RateLimiter(Protocol):
@@ -119,6 +123,8 @@ class LocalRateLimit:
         pace = self._paces.setdefault(operation, _Pace())
         now = self._clock()
         pace.cooldown_until = max(pace.cooldown_until, now + cooldown_for(retry_after))
+        if pace.factor_at and now - pace.factor_at < HALVE_AT_MOST_EVERY:
+            return  # the same burst as the last 429
         pace.factor = max(MIN_FACTOR, recovered(pace.factor, now - pace.factor_at) / 2)
         pace.factor_at = now
 

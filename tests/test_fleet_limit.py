@@ -143,9 +143,11 @@ async def test_the_shared_rate_halves_on_a_429_and_climbs_back(redis: RedisServe
         await asyncio.sleep(0.05)  # the cooldown
         await watcher.acquire("link_token_create")  # reads the factor from Redis
         assert watcher.rate("link_token_create") == pytest.approx(20, rel=0.05)
-        await limiter.throttled("link_token_create", 0.01)
-        halved_twice = limiter.rate("link_token_create")
-        assert halved_twice == pytest.approx(10, rel=0.05)
+        await limiter.throttled("link_token_create", 0.01)  # the same burst: once
+        assert limiter.rate("link_token_create") == pytest.approx(20, rel=0.05)
+        await asyncio.sleep(1.0)
+        await limiter.throttled("link_token_create", 0.01)  # a later one: halved again
+        assert limiter.rate("link_token_create") == pytest.approx(20 * 1.5**0.2 / 2, rel=0.05)
     finally:
         await limiter.aclose()
         await watcher.aclose()
@@ -229,6 +231,10 @@ async def test_a_429_makes_the_next_calls_wait_out_its_retry_after(
     assert time.monotonic() - started >= 0.25
     with pytest.raises(ConfigurationError):
         LocalRateLimit(max_per_second=0)
+    paced = LocalRateLimit(max_per_second=40)
+    for _ in range(6):  # one burst of 429s halves the rate once
+        await paced.throttled("link_token_create", 0.01)
+    assert paced.rate("link_token_create") == pytest.approx(20, rel=0.05)
 
 
 async def test_two_cli_batches_share_one_limit_through_redis(

@@ -27,6 +27,7 @@ from typing import Final, Literal
 
 from .._exceptions import ConfigurationError, TransportError
 from .._ratelimit import (
+    HALVE_AT_MOST_EVERY,
     MIN_FACTOR,
     RECOVERY_SECONDS,
     RECOVERY_STEP,
@@ -76,13 +77,18 @@ return {string.format('%.0f', start - now), tostring(factor)}
 """
 )
 # A 429. KEYS: cooldown's end, factor. ARGV: the cooldown in microseconds, the recovery
-# step and seconds, the lowest factor. Moves the cooldown's end later, halves the factor.
+# step and seconds, the lowest factor, the seconds of a burst. Moves the cooldown's end
+# later, and halves the factor unless an earlier 429 of the same burst did.
 _THROTTLE: Final = (
     _COMMON
     + """
 local ends = now + tonumber(ARGV[1])
 if ends > time_in(KEYS[1]) then
   keep(KEYS[1], ends, tonumber(ARGV[1]) / 1000 + 1000)
+end
+local last = tonumber(redis.call('HGET', KEYS[2], 'at') or '0')
+if now - last < tonumber(ARGV[5]) * 1000000 then
+  return tostring(factor_of(KEYS[2], ARGV[2], ARGV[3]))  -- the same burst: halved once
 end
 local factor = math.max(tonumber(ARGV[4]), factor_of(KEYS[2], ARGV[2], ARGV[3]) / 2)
 redis.call('HSET', KEYS[2], 'f', tostring(factor), 'at', string.format('%.0f', now))
@@ -177,6 +183,7 @@ class SharedRateLimit:
                     RECOVERY_STEP,
                     RECOVERY_SECONDS,
                     MIN_FACTOR,
+                    HALVE_AT_MOST_EVERY,
                 ],
             )
             self._factors[operation] = float(factor)
