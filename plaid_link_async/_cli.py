@@ -276,6 +276,7 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
 
 
 def _session(args: argparse.Namespace) -> Any:
+    from ._config import env_redis_url
     from ._session import AsyncLinkSession
 
     # Named as this command names them, not as the library's arguments.
@@ -297,7 +298,7 @@ def _session(args: argparse.Namespace) -> Any:
     # With Redis, `batch create --max-per-second` is the fleet's limit, kept by the
     # session for every process; without it, the batch paces this process alone.
     rate = getattr(args, "max_per_second", None)
-    if rate is not None and (args.redis or os.environ.get("PLAID_LINK_REDIS_URL")):
+    if rate is not None and (args.redis or env_redis_url()):
         options["max_per_second"] = rate
     return AsyncLinkSession(
         args.client_id, args.secret, environment=args.env, base_url=args.base_url, **options

@@ -411,16 +411,18 @@ class WebhookVerifier:
             self._keys.move_to_end(kid)
             while len(self._keys) > self.max_keys:
                 self._keys.popitem(last=False)
-        else:
-            self._keys.pop(kid, None)  # a refreshed key Plaid no longer knows is gone
-            if (
-                isinstance(error, WebhookVerificationError)
-                and error.reason == WebhookRejection.UNKNOWN_KEY
-            ):
-                self._unknown[kid] = time.monotonic() + self.unknown_kid_seconds
-                self._unknown.move_to_end(kid)
-                while len(self._unknown) > _MAX_UNKNOWN:
-                    self._unknown.popitem(last=False)
+        elif (
+            isinstance(error, WebhookVerificationError)
+            and error.reason == WebhookRejection.UNKNOWN_KEY
+        ):
+            # Plaid knows no such key (a refreshed one it dropped, too): remembered, so
+            # that forgeries with it cost no more fetches. A failure that says nothing
+            # of the key (Plaid unreachable) leaves a cached key as it was.
+            self._keys.pop(kid, None)
+            self._unknown[kid] = time.monotonic() + self.unknown_kid_seconds
+            self._unknown.move_to_end(kid)
+            while len(self._unknown) > _MAX_UNKNOWN:
+                self._unknown.popitem(last=False)
 
     def _refresh_others(self, kid: str, done: asyncio.Task[_Key]) -> None:
         # Plaid's advice: when a new key is fetched, fetch the cached ones that have not

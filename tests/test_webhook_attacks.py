@@ -20,7 +20,7 @@ from plaid_link_async import (
     WebhookVerificationError,
     models,
 )
-from plaid_link_async.testing import FakePlaidServer, WebhookSigner
+from plaid_link_async.testing import FakePlaidServer, Fault, WebhookSigner
 
 from ._helpers import CREATE, session_for
 from .test_cli import SECRET as CLI_SECRET
@@ -270,3 +270,21 @@ async def test_duplicate_headers_the_first_counts_in_the_library_and_the_cli(
             fake, "webhook", "verify", "--body", str(body), "--headers", str(headers)
         )
     assert code == 0, err
+
+
+async def test_a_refresh_that_fails_keeps_the_cached_key(
+    plaid: AsyncLinkSession, fake_plaid: FakePlaidServer
+) -> None:
+    kept = WebhookSigner("kept-key")
+    fake_plaid.add_webhook_key(kept.jwk())
+    await plaid.verify_webhook(BODY, dict(kept.sign(BODY).headers))
+    new = WebhookSigner("new-key-2")
+    fake_plaid.add_webhook_key(new.jwk())
+    # The new key's fetch answers; the background refresh of the cached one fails.
+    fake_plaid.inject("webhook_verification_key_get", Fault.latency(0), Fault.server_error())
+    await plaid.verify_webhook(BODY, dict(new.sign(BODY).headers))
+    await asyncio.sleep(0.1)
+    fetched = len(fake_plaid.requests_for("webhook_verification_key_get"))
+    assert fetched == 3
+    await plaid.verify_webhook(BODY, dict(kept.sign(BODY).headers))  # still cached
+    assert len(fake_plaid.requests_for("webhook_verification_key_get")) == fetched
