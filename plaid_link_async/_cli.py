@@ -146,7 +146,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     many.add_argument("--no-progress", action="store_true", help="no progress bar")
     _request_options(many)
+    _campaign_commands(commands)
     return parser
+
+
+def _campaign_commands(commands: Any) -> None:
+    worker = commands.add_parser("worker", help="run a campaign worker (saq) until SIGTERM")
+    _connection_options(worker)
+    worker.add_argument("--concurrency", type=int, default=10, help="jobs at once (10)")
+    worker.add_argument(
+        "--grace",
+        type=int,
+        default=10,
+        help="seconds the jobs taken may finish on SIGTERM; the worker exits after it (10)",
+    )
+    worker.add_argument(
+        "--sweep-seconds",
+        type=int,
+        default=10,
+        help="how often jobs of a dead worker are looked for (10)",
+    )
+    campaign = commands.add_parser("campaign", help="Link campaigns on a queue (fleet extra)")
+    actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="feed (or resume) campaign NAME from a file")
+    start.add_argument("name")
+    start.add_argument("--input", required=True, type=Path, help="users.csv or users.jsonl")
+    start.add_argument("--encoding", default="utf-8", help="the input's text encoding")
+    start.add_argument("--max-per-second", type=float, help="the fleet's calls a second")
+    start.add_argument(
+        "--hosted-link", choices=["sms", "email"], help="deliver each row's Hosted Link"
+    )
+    start.add_argument("--wait", action="store_true", help="return when every row has a result")
+    start.add_argument(
+        "--job-timeout",
+        type=int,
+        default=120,
+        help="seconds a row's job may run before another worker takes it over (120)",
+    )
+    start.add_argument("--no-progress", action="store_true", help="no progress display")
+    start.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
+    _request_options(start)
+    for name, text in (("status", "counts of campaign NAME"), ("cancel", "stop feeding it")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("name")
+        action.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
+        if name == "status":
+            action.add_argument("--json", action="store_true", help="one JSON object")
+    export = actions.add_parser("export", help="one journal line per row of campaign NAME")
+    export.add_argument("name")
+    export.add_argument("--output", required=True, type=Path)
+    export.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
+    for parser in actions.choices.values():
+        parser.set_defaults(secret=None, verbose=False, debug=False)  # no Plaid call here
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
@@ -222,10 +273,17 @@ def _classify(error: Exception) -> tuple[int, str]:
     from ._cli_journal import JournalError
     from ._exceptions import ConfigurationError, PlaidLinkError, RequestValidationError
     from ._lockfile import LockedError
+    from .fleet._campaign import CampaignError
 
-    if isinstance(
-        error, (ConfigurationError, JournalError, LockedError, InputError, RequestValidationError)
-    ):
+    usage = (
+        CampaignError,
+        ConfigurationError,
+        JournalError,
+        LockedError,
+        InputError,
+        RequestValidationError,
+    )
+    if isinstance(error, usage):
         return EXIT_USAGE, str(error)
     if isinstance(error, PlaidLinkError):
         return EXIT_FAILED, str(error)
@@ -239,7 +297,19 @@ def _classify(error: Exception) -> tuple[int, str]:
 
 
 def _dispatch(args: argparse.Namespace, scrub: Any) -> int:
-    command = f"{args.command} {args.action}"
+    command = f"{args.command} {getattr(args, 'action', '')}".strip()
+    if args.command in ("worker", "campaign"):
+        from . import _cli_campaign as campaigns
+
+        if command == "worker":
+            return campaigns.worker(args, _session)
+        if command == "campaign start":
+            return campaigns.start(args, _defaults(args))
+        if command == "campaign status":
+            return campaigns.show_status(args)
+        if command == "campaign export":
+            return campaigns.export(args)
+        return campaigns.cancel(args)
     if command == "token create":
         request = _token_request(args)
         return asyncio.run(_token_create(args, request, scrub))
@@ -275,7 +345,7 @@ def _fake_server_argv(args: argparse.Namespace) -> list[str]:
     ]
 
 
-def _session(args: argparse.Namespace) -> Any:
+def _session(args: argparse.Namespace, **extra: Any) -> Any:
     from ._config import env_redis_url
     from ._session import AsyncLinkSession
 
@@ -301,7 +371,11 @@ def _session(args: argparse.Namespace) -> Any:
     if rate is not None and (args.redis or env_redis_url()):
         options["max_per_second"] = rate
     return AsyncLinkSession(
-        args.client_id, args.secret, environment=args.env, base_url=args.base_url, **options
+        args.client_id,
+        args.secret,
+        environment=args.env,
+        base_url=args.base_url,
+        **{**options, **extra},
     )
 
 

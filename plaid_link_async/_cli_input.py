@@ -134,7 +134,12 @@ def build_request(
             client_name=str(client_name),
             language=str(fields.get("language") or defaults.language),
             country_codes=_list(fields.get("country_codes"), defaults.country_codes),
-            user=LinkTokenCreateRequestUser(client_user_id=str(user_id)),
+            user=LinkTokenCreateRequestUser(
+                client_user_id=str(user_id),
+                # For Hosted Link delivery (campaigns): where Plaid sends the URL.
+                phone_number=fields.get("phone_number") or None,
+                email_address=fields.get("email_address") or None,
+            ),
             products=_list(fields.get("products"), defaults.products) or None,
             webhook=fields.get("webhook") or defaults.webhook,
             redirect_uri=fields.get("redirect_uri") or defaults.redirect_uri,

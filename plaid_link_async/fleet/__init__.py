@@ -1,11 +1,32 @@
-"""Beyond one process: one Plaid rate limit for every process that shares a client id.
+"""Beyond one process: one Plaid rate limit for every process that shares a client id,
+and Link campaigns run by workers on a saq queue.
 
-Needs the `fleet` extra (`pip install 'plaid-link-async[fleet]'`: `limits` and the
-`redis` client); nothing here is imported unless it is used.
+Needs the `fleet` extra (`pip install 'plaid-link-async[fleet]'`: saq and the `redis`
+client); nothing here is imported unless it is used.
 """
 
 from __future__ import annotations
 
+from ._campaign import (
+    CampaignError,
+    UnknownDelivery,
+    campaign_results,
+    campaign_status,
+    cancel_campaign,
+    link_row,
+    start_campaign,
+    worker_settings,
+)
 from ._shared import SharedRateLimit
 
-__all__ = ["SharedRateLimit"]
+__all__ = [
+    "CampaignError",
+    "SharedRateLimit",
+    "UnknownDelivery",
+    "campaign_results",
+    "campaign_status",
+    "cancel_campaign",
+    "link_row",
+    "start_campaign",
+    "worker_settings",
+]

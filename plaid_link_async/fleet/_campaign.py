@@ -1,0 +1,434 @@
+"""Link campaigns on a saq queue: a feeder enqueues one job per row, workers create
+(and, with Hosted Link, deliver) the tokens, and each row's result lives in Redis.
+
+Redis keys, per campaign NAME, under `plaid-link:campaign:NAME:`:
+
+- `meta` (hash): the input's fingerprint, the rate, the Hosted Link method, the token
+  options, the state (feeding, fed, cancelled), and the counts fed, done and failed;
+- `results` (hash): row number to its journal line, the same line `batch create`
+  writes, kept for as long as the campaign (not saq's job result, which expires);
+- `inflight` (hash): rows whose delivery call is under way;
+- `feeder`: held (with the feeder's PID) while one process feeds the campaign.
+
+Guarantees. A plain token is made at least once: a job whose worker died is run again
+after its lease, and `results` keeps the first token. A Hosted Link delivery is made
+at most once: before its call a worker marks the row in `inflight`, and a row found
+marked (its worker died mid-call) is never sent again but exported as an error saying
+its delivery's state is unknown. A delivery that failed without an answer from Plaid is
+an `AmbiguousOutcomeError`, exported the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from typing import Any, Final
+
+import attrs
+
+from .._converter import from_dict, to_dict
+from .._exceptions import AmbiguousOutcomeError, PlaidAPIError, PlaidLinkError, one_line
+from ..models import LinkTokenCreateHostedLink, LinkTokenCreateRequest
+
+#: The saq queue every campaign's jobs go through.
+QUEUE: Final = "plaid-link-campaigns"
+#: Jobs kept queued at most while feeding; the feeder waits below it.
+MAX_QUEUED: Final = 10_000
+#: A job's lease: a job whose worker has not finished it by then is run again.
+JOB_TIMEOUT: Final = 120
+_FEEDER_LEASE_MS: Final = 30_000
+
+
+class CampaignError(PlaidLinkError, ValueError):
+    """A campaign cannot be started or read as asked; nothing was enqueued."""
+
+
+def keys(name: str) -> dict[str, str]:
+    base = f"plaid-link:campaign:{name}:"
+    return {part: base + part for part in ("meta", "results", "inflight", "feeder")}
+
+
+def result_line(
+    row: int, user_id: str | None, fp: str, created: Any = None, error: BaseException | None = None
+) -> dict[str, Any]:
+    """A row's journal line, as `batch create` writes it."""
+    line: dict[str, Any] = {"row": row, "user_id": user_id, "fp": fp}
+    if error is not None:
+        record: dict[str, Any] = {"type": type(error).__name__, "message": one_line(str(error))}
+        if isinstance(error, PlaidAPIError):
+            record["code"] = error.error_code
+        if isinstance(error, AmbiguousOutcomeError):
+            record["ambiguous"] = True
+        line["error"] = record
+    else:
+        line["link_token"] = created.link_token
+        if created.hosted_link_url:
+            line["hosted_link_url"] = created.hosted_link_url
+    return line
+
+
+class UnknownDelivery(PlaidLinkError):
+    """A delivery whose worker stopped mid-call: it may have been sent, so it is not sent
+    again. Check the user's Link webhooks before sending them another."""
+
+
+# -- the feeder ----------------------------------------------------------------------------
+
+
+async def feed(
+    redis: Any,
+    queue: Any,
+    name: str,
+    rows: Iterable[Any] | AsyncIterable[Any],
+    *,
+    fingerprint: str,
+    rate: float | None,
+    hosted: str | None,
+    max_queued: int = MAX_QUEUED,
+    job_timeout: int = 120,  # JOB_TIMEOUT, spelled out for the reference
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Enqueue a job for every row of `rows` (`Row`s of `_cli_input`) without a result.
+
+    Returns the number of rows. Safe to run again: rows with a result are skipped, and a
+    row already queued is refused by its job key.
+
+    Raises:
+        CampaignError: another feeder holds the campaign, or it was fed another input.
+    """
+    names = keys(name)
+    holder = f"{os.getpid()}"
+    if not await redis.set(names["feeder"], holder, nx=True, px=_FEEDER_LEASE_MS):
+        other = await redis.get(names["feeder"])
+        raise CampaignError(
+            f"campaign {name!r} is being fed by another process (PID "
+            f"{(other or b'?').decode()}); wait for it, or stop it"
+        )
+    keep_lease = asyncio.ensure_future(_hold(redis, names["feeder"]))
+    try:
+        known = await redis.hget(names["meta"], "input")
+        if known is not None and known.decode() != fingerprint:
+            raise CampaignError(
+                f"campaign {name!r} was started with another input; use another name"
+            )
+        await redis.hset(
+            names["meta"],
+            mapping={"input": fingerprint, "rate": rate or 0, "hosted": hosted or "",
+                     "state": "feeding"},
+        )  # fmt: skip
+        total = 0
+        async for row in _each(rows):
+            total = row.number
+            if await redis.hexists(names["results"], row.number):
+                continue
+            problem: PlaidLinkError | None = row.error
+            request = row.request
+            if request is not None and hosted:
+                try:
+                    request = with_hosted_link(request, hosted)
+                except CampaignError as error:
+                    problem = error
+            if request is None or problem is not None:
+                line = result_line(row.number, row.user_id, row.fingerprint, error=problem)
+                await record(redis, name, row.number, line)
+                continue
+            # Other processes drain the queue: there is nothing to await but its count.
+            while await queue.count("queued") >= max_queued:  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+            await queue.enqueue(
+                "link_row",
+                key=f"{name}:{row.number}",
+                timeout=job_timeout,
+                retries=5,
+                # Results live in `results`; a finished job is kept only briefly, for
+                # saq's bookkeeping (a swept job is retried from its record).
+                ttl=60,
+                campaign=name,
+                row=row.number,
+                user_id=row.user_id,
+                fp=row.fingerprint,
+                request=to_dict(request),
+            )
+            await redis.hincrby(names["meta"], "fed", 1)
+            if progress is not None:
+                progress(row.number)
+        await redis.hset(names["meta"], mapping={"total": total, "state": "fed"})
+        return total
+    finally:
+        keep_lease.cancel()
+        await redis.delete(names["feeder"])
+
+
+async def _each(rows: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+async def _hold(redis: Any, key: str) -> None:
+    while True:
+        await asyncio.sleep(_FEEDER_LEASE_MS / 3000)
+        await redis.pexpire(key, _FEEDER_LEASE_MS)
+
+
+def with_hosted_link(request: LinkTokenCreateRequest, method: str) -> LinkTokenCreateRequest:
+    """`request` delivering its Hosted Link by `method` ("sms" or "email")."""
+    user = request.user
+    needed = "phone_number" if method == "sms" else "email_address"
+    if user is None or not getattr(user, needed):
+        raise CampaignError(f"{needed}: missing (a {needed} column is needed for {method})")
+    return attrs.evolve(request, hosted_link=LinkTokenCreateHostedLink(delivery_method=method))
+
+
+async def record(redis: Any, name: str, row: int, line: dict[str, Any]) -> bool:
+    """Keep `line` as `row`'s result unless it has one; True if this one was kept."""
+    names = keys(name)
+    if not await redis.hsetnx(names["results"], row, json.dumps(line, separators=(",", ":"))):
+        return False
+    await redis.hincrby(names["meta"], "done", 1)
+    if "error" in line:
+        await redis.hincrby(names["meta"], "failed", 1)
+    return True
+
+
+# -- the worker -----------------------------------------------------------------------------
+
+
+async def link_row(
+    ctx: dict[str, Any],
+    *,
+    campaign: str,
+    row: int,
+    user_id: str | None,
+    fp: str,
+    request: dict[str, Any],
+) -> None:
+    """The saq task: one row's token (and delivery), its result recorded in Redis."""
+    redis = ctx["redis"]
+    names = keys(campaign)
+    if await redis.hexists(names["results"], row):
+        return
+    meta = await redis.hmget(names["meta"], ["state", "rate"])
+    if meta[0] == b"cancelled":
+        return
+    model = from_dict(LinkTokenCreateRequest, request)
+    hosted = model.hosted_link is not None and model.hosted_link.delivery_method is not None
+    if hosted and not await redis.hsetnx(names["inflight"], row, ctx.get("worker", "worker")):
+        failure = UnknownDelivery(
+            "the delivery's state is unknown: its worker stopped mid-call, so it was not "
+            "sent again; check the user's Link webhooks before sending another"
+        )
+        await record(redis, campaign, row, result_line(row, user_id, fp, error=failure))
+        return
+    plaid = await ctx["sessions"](float(meta[1] or 0) or None)
+    try:
+        created = await plaid.link_token_create(model)
+    except PlaidLinkError as error:
+        line = result_line(row, user_id, fp, error=error)
+    else:
+        line = result_line(row, user_id, fp, created=created)
+    await record(redis, campaign, row, line)
+    if hosted:
+        await redis.hdel(names["inflight"], row)
+
+
+def worker_settings(
+    redis_url: str,
+    make_session: Callable[[float | None], Any],
+    *,
+    concurrency: int = 10,
+    sweep_seconds: int = 10,
+) -> dict[str, Any]:
+    """Keyword arguments for `saq.Worker`: the queue, `link_row`, and hooks that keep one
+    `AsyncLinkSession` per campaign rate (made by `make_session(rate)`) per process."""
+    from redis.asyncio import Redis
+    from saq import Queue
+
+    queue = Queue.from_url(redis_url, name=QUEUE)
+    sessions: dict[float | None, Any] = {}
+
+    async def session_for(rate: float | None) -> Any:
+        if rate not in sessions:
+            sessions[rate] = make_session(rate)
+        return sessions[rate]
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["redis"] = Redis.from_url(redis_url)
+        ctx["sessions"] = session_for
+        ctx["worker"] = str(os.getpid())
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        for session in sessions.values():
+            await session.close()
+        await ctx["redis"].aclose()
+
+    return {
+        "queue": queue,
+        "functions": [link_row],
+        "concurrency": concurrency,
+        "startup": startup,
+        "shutdown": shutdown,
+        "timers": {"sweep": int(sweep_seconds)},  # whole seconds: saq's script wants them
+    }
+
+
+# -- reading a campaign ------------------------------------------------------------------------
+
+
+async def status(redis: Any, name: str) -> dict[str, Any]:
+    """The campaign's counts: rows, fed, done, failed, in the queue or running; its rate."""
+    meta = await redis.hgetall(keys(name)["meta"])
+    if not meta:
+        raise CampaignError(f"no campaign {name!r}")
+    field = {k.decode(): v.decode() for k, v in meta.items()}
+    fed, done = int(field.get("fed", 0)), int(field.get("done", 0))
+    rows = int(field["total"]) if "total" in field else None
+    rate = float(field.get("rate", 0)) or None
+    left = (rows if rows is not None else fed) - done
+    return {
+        "campaign": name,
+        "state": field.get("state"),
+        "rows": rows,
+        "fed": fed,
+        "done": done,
+        "failed": int(field.get("failed", 0)),
+        "queued_or_active": max(0, fed - done),
+        "max_per_second": rate,
+        "eta_seconds": round(left / rate) if rate and left > 0 else None,
+    }
+
+
+async def results(redis: Any, name: str, total: int) -> AsyncIterator[str]:
+    """Every row's journal line, in row order, read a thousand rows at a time."""
+    for start in range(1, total + 1, 1000):
+        rows = list(range(start, min(start + 1000, total + 1)))
+        for line in await redis.hmget(keys(name)["results"], rows):
+            if line is not None:
+                yield line.decode()
+
+
+async def cancel(redis: Any, name: str) -> None:
+    """Stop the campaign: queued jobs finish at once without a call; results are kept."""
+    if not await redis.exists(keys(name)["meta"]):
+        raise CampaignError(f"no campaign {name!r}")
+    await redis.hset(keys(name)["meta"], "state", "cancelled")
+
+
+# -- the library's faces ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class CampaignRow:
+    """One row of a campaign fed from Python: its number, the request, and what
+    identifies it (`user_id`, a fingerprint of the request)."""
+
+    number: int
+    request: LinkTokenCreateRequest | None
+    user_id: str | None
+    fingerprint: str
+    error: PlaidLinkError | None = None
+
+
+async def _rows(
+    requests: Iterable[LinkTokenCreateRequest] | AsyncIterable[LinkTokenCreateRequest],
+) -> AsyncIterator[CampaignRow]:
+    number = 0
+    async for request in _each(requests):
+        number += 1
+        body = json.dumps(to_dict(request), sort_keys=True, separators=(",", ":"))
+        user = request.user.client_user_id if request.user is not None else None
+        digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+        yield CampaignRow(number, request, user, digest)
+
+
+async def start_campaign(
+    redis_url: str,
+    name: str,
+    requests: Iterable[LinkTokenCreateRequest] | AsyncIterable[LinkTokenCreateRequest],
+    *,
+    input_id: str,
+    max_per_second: float | None = None,
+    hosted_link: str | None = None,
+    job_timeout: int = 120,  # JOB_TIMEOUT, spelled out for the reference
+) -> int:
+    """Feed campaign `name` from `requests`, row 1 first; returns how many there were.
+
+    `input_id` names the input (a file's digest, an export's id): starting the campaign
+    again with the same one resumes it (rows with a result are skipped), with another
+    is refused. `hosted_link` ("sms" or "email") delivers each row's Hosted Link. Run
+    `worker_settings` workers to do the rows.
+
+    Raises:
+        CampaignError: another process feeds the campaign, or it had another input.
+    """
+    from redis.asyncio import Redis
+    from saq import Queue
+
+    redis = Redis.from_url(redis_url)
+    queue = Queue.from_url(redis_url, name=QUEUE)
+    try:
+        return await feed(
+            redis,
+            queue,
+            name,
+            _rows(requests),
+            fingerprint=input_id,
+            rate=max_per_second,
+            hosted=hosted_link,
+            job_timeout=job_timeout,
+        )
+    finally:
+        await queue.disconnect()
+        await redis.aclose()
+
+
+async def campaign_status(redis_url: str, name: str) -> dict[str, Any]:
+    """The campaign's counts (rows, fed, done, failed, queued_or_active), its state, rate
+    and ETA, and the queue's `queued` and `active` jobs (of every campaign on it).
+
+    Raises:
+        CampaignError: there is no such campaign.
+    """
+    from redis.asyncio import Redis
+    from saq import Queue
+
+    redis = Redis.from_url(redis_url)
+    queue = Queue.from_url(redis_url, name=QUEUE)
+    try:
+        counts = await status(redis, name)
+        counts["queued"] = await queue.count("queued")
+        counts["active"] = await queue.count("active")
+        return counts
+    finally:
+        await queue.disconnect()
+        await redis.aclose()
+
+
+async def campaign_results(redis_url: str, name: str) -> AsyncIterator[dict[str, Any]]:
+    """Each row's result, in row order: `batch create`'s journal line, as a dict."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        counts = await status(redis, name)
+        async for line in results(redis, name, counts["rows"] or counts["fed"]):
+            yield json.loads(line)
+    finally:
+        await redis.aclose()
+
+
+async def cancel_campaign(redis_url: str, name: str) -> None:
+    """Stop campaign `name`: its queued rows end without a call; results are kept."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        await cancel(redis, name)
+    finally:
+        await redis.aclose()

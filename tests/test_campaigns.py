@@ -1,0 +1,236 @@
+"""Link campaigns on a real saq queue: real worker processes, a real redis-server, and the
+fake playing Plaid. Each row ends with exactly one result; no user is texted twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from plaid_link_async.testing import FakePlaidServer
+
+from ._redis import RedisServer, redis_server
+from .conftest import ROOT
+
+SECRET = "campaign-secret-0123456789"
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    with redis_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakePlaidServer]:
+    async with FakePlaidServer(secret=SECRET) as server:
+        yield server
+
+
+def env(fake: FakePlaidServer, redis: RedisServer) -> dict[str, str]:
+    variables = {**os.environ, "PLAID_CLIENT_ID": fake.client_id, "PLAID_SECRET": SECRET}
+    variables |= {"PLAID_BASE_URL": fake.url, "PLAID_LINK_REDIS_URL": redis.url}
+    variables.pop("PLAID_ENV", None)
+    return variables
+
+
+async def cli(fake: FakePlaidServer, redis: RedisServer, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "plaid_link_async", *args, cwd=ROOT, env=env(fake, redis),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 90)
+    assert process.returncode is not None
+    assert SECRET not in (out + err).decode()
+    return process.returncode, out.decode(), err.decode()
+
+
+async def worker(
+    fake: FakePlaidServer, redis: RedisServer, *extra: str
+) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "plaid_link_async", "worker", "--concurrency", "4",
+        "--sweep-seconds", "1", "--grace", "1", *extra, cwd=ROOT, env=env(fake, redis),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert b"plaid-link worker: pid" in await asyncio.wait_for(process.stdout.readline(), 30)
+    return process
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)  # by its PID
+        await asyncio.wait_for(process.wait(), 60)
+
+
+def users(path: Path, count: int, *, phones: bool = False) -> Path:
+    header = "user_id,phone_number\n" if phones else "user_id\n"
+    rows = [f"u{n},+1415555{n:04d}\n" if phones else f"u{n}\n" for n in range(1, count + 1)]
+    path.write_text(header + "".join(rows))
+    return path
+
+
+def exported(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def test_a_campaign_gives_every_row_one_result_and_resumes_without_repeats(
+    fake: FakePlaidServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    workers = [await worker(fake, redis), await worker(fake, redis)]
+    try:
+        rows = users(tmp_path / "users.csv", 30)
+        start = ["campaign", "start", "spring", "--input", str(rows), "--client-name", "App"]
+        code, _, err = await cli(fake, redis, *start, "--max-per-second", "40", "--wait")
+        assert code == 0, err
+        assert "30 rows: 30 created, 0 failed" in err
+        code, out, _ = await cli(fake, redis, "campaign", "status", "spring", "--json")
+        counts = json.loads(out)
+        assert {key: counts[key] for key in ("rows", "done", "failed", "queued", "active")} == {
+            "rows": 30, "done": 30, "failed": 0, "queued": 0, "active": 0,
+        }  # fmt: skip
+        assert counts["max_per_second"] == 40
+        output = tmp_path / "tokens.jsonl"
+        assert (await cli(fake, redis, "campaign", "export", "spring", "--output", str(output)))[
+            0
+        ] == 0
+        lines = exported(output)
+        assert [line["row"] for line in lines] == list(range(1, 31))
+        assert all(line["link_token"].startswith("link-sandbox-") for line in lines)
+        # Again: every row has its result, so nothing is sent.
+        code, _, err = await cli(fake, redis, *start, "--wait")
+        assert code == 0, err
+        assert len(fake.requests_for("link_token_create")) == 30
+        # Another input under the same name is refused, in one line.
+        other = users(tmp_path / "other.csv", 31)
+        code, _, err = await cli(fake, redis, "campaign", "start", "spring", "--input", str(other))
+        assert code == 2
+        assert "was started with another input" in err
+    finally:
+        for process in workers:
+            await stop(process)
+
+
+async def test_a_second_feeder_of_one_campaign_is_refused(
+    fake: FakePlaidServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis.url)
+    try:
+        await client.set("plaid-link:campaign:busy:feeder", "4242", px=30_000)
+        rows = users(tmp_path / "users.csv", 3)
+        code, _, err = await cli(fake, redis, "campaign", "start", "busy", "--input", str(rows))
+        assert code == 2
+        assert "is being fed by another process (PID 4242)" in err
+    finally:
+        await client.aclose()
+
+
+async def test_a_worker_killed_mid_delivery_never_texts_a_user_twice(
+    fake: FakePlaidServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    fake.latency = 1.5  # every call is under way long enough to be cut short
+    first = await worker(fake, redis)
+    second = None
+    try:
+        rows = users(tmp_path / "users.csv", 6, phones=True)
+        start = ["campaign", "start", "sms", "--input", str(rows), "--client-name", "App"]
+        code, _, err = await cli(fake, redis, *start, "--hosted-link", "sms", "--job-timeout", "3")
+        assert code == 0, err
+        while len(fake.requests_for("link_token_create")) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        first.send_signal(signal.SIGKILL)  # calls in flight, results never recorded
+        await first.wait()
+        fake.latency = 0.0
+        second = await worker(fake, redis)
+        code, _, err = await cli(fake, redis, *start, "--hosted-link", "sms", "--wait")
+        output = tmp_path / "out.jsonl"
+        await cli(fake, redis, "campaign", "export", "sms", "--output", str(output))
+    finally:
+        for process in (first, second):
+            if process is not None:
+                await stop(process)
+    lines = exported(output)
+    assert [line["row"] for line in lines] == list(range(1, 7))
+    sent = Counter(
+        request.body["user"]["client_user_id"] for request in fake.requests_for("link_token_create")
+    )
+    assert max(sent.values()) == 1  # at most one text per user
+    unknown = [line for line in lines if line.get("error", {}).get("type") == "UnknownDelivery"]
+    assert unknown  # the killed worker's rows: not sent again, said so
+    assert all("state is unknown" in line["error"]["message"] for line in unknown)
+    delivered = [line for line in lines if "hosted_link_url" in line]
+    assert len(delivered) + len(unknown) == 6
+
+
+async def test_the_python_api_feeds_reads_and_cancels_a_campaign(
+    fake: FakePlaidServer, redis: RedisServer
+) -> None:
+    from plaid_link_async.fleet import (
+        CampaignError,
+        campaign_results,
+        campaign_status,
+        cancel_campaign,
+        start_campaign,
+    )
+
+    from ._helpers import CREATE
+
+    async def requests() -> AsyncIterator[Any]:
+        for n in range(5):
+            user = attrs.evolve(CREATE.user, client_user_id=f"py-{n}")
+            yield attrs.evolve(CREATE, user=user)
+
+    process = await worker(fake, redis)
+    try:
+        fed = await start_campaign(redis.url, "py", requests(), input_id="export-1")
+        assert fed == 5
+        while (await campaign_status(redis.url, "py"))["done"] < 5:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        lines = [line async for line in campaign_results(redis.url, "py")]
+        assert [line["user_id"] for line in lines] == [f"py-{n}" for n in range(5)]
+        with pytest.raises(CampaignError, match="another input"):
+            await start_campaign(redis.url, "py", requests(), input_id="export-2")
+        await cancel_campaign(redis.url, "py")
+        assert (await campaign_status(redis.url, "py"))["state"] == "cancelled"
+        with pytest.raises(CampaignError, match="no campaign"):
+            await campaign_status(redis.url, "nope")
+    finally:
+        await stop(process)
+
+
+async def test_a_redis_restart_mid_campaign_loses_no_row(
+    fake: FakePlaidServer, tmp_path: Path
+) -> None:
+    with redis_server(tmp_path, appendonly=True) as redis:
+        process = await worker(fake, redis)
+        try:
+            rows = users(tmp_path / "users.csv", 150)
+            start = ["campaign", "start", "aof", "--input", str(rows), "--client-name", "App"]
+            feeder = asyncio.ensure_future(
+                cli(fake, redis, *start, "--max-per-second", "30", "--job-timeout", "3", "--wait")
+            )
+            while len(fake.requests_for("link_token_create")) < 40:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            redis.stop()  # SIGTERM: Redis writes its append-only file and exits
+            await asyncio.sleep(0.5)
+            redis.start()  # the same port and folder: the data comes back
+            code, _, err = await asyncio.wait_for(feeder, 120)
+            assert code == 0, err
+            assert "150 rows: 150 created, 0 failed" in err
+            output = tmp_path / "out.jsonl"
+            await cli(fake, redis, "campaign", "export", "aof", "--output", str(output))
+        finally:
+            await stop(process)
+    assert [line["row"] for line in exported(output)] == list(range(1, 151))
