@@ -183,7 +183,11 @@ def _campaign_commands(commands: Any) -> None:
         default=120,
         help="seconds a row's job may run before another worker takes it over (120)",
     )
-    start.add_argument("--no-progress", action="store_true", help="no progress display")
+    start.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="accepted for batch create's habits; --wait prints the summary line only, no bar yet",
+    )
     start.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
     _request_options(start)
     for name, text in (("status", "counts of campaign NAME"), ("cancel", "stop feeding it")):
