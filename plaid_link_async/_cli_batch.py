@@ -19,8 +19,7 @@ import attrs
 
 from ._batch import BatchProgress, BatchResult, BatchRun
 from ._cli_input import Defaults, Row, read_rows
-from ._cli_journal import Journal, JournalWriteError
-from ._datetimes import format_datetime
+from ._cli_journal import Journal, JournalWriteError, journal_line
 from ._exceptions import (
     CREDENTIAL_ERROR_CODES,
     AmbiguousOutcomeError,
@@ -28,7 +27,6 @@ from ._exceptions import (
     PlaidAPIError,
     PlaidLinkError,
     SessionClosedError,
-    one_line,
 )
 from ._session import AsyncLinkSession
 from .models import LinkTokenCreateRequest
@@ -69,21 +67,6 @@ class Summary:
         return text + f" in {self.seconds:.1f} s"
 
 
-def error_record(error: BaseException) -> dict[str, Any]:
-    record: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
-    if isinstance(error, AmbiguousOutcomeError):
-        # A resume must know not to send it again without --retry-ambiguous.
-        record["ambiguous"] = True
-    if isinstance(error, PlaidAPIError):
-        # Cut and escaped as in str(error): a journal line is no place for 1 MiB.
-        record["code"] = one_line(error.error_code, 100) if error.error_code else None
-        record["message"] = one_line(error.error_message, 1000) if error.error_message else None
-    request_id = getattr(error, "request_id", None)
-    if request_id:
-        record["request_id"] = request_id
-    return record
-
-
 async def run_batch(
     plaid: AsyncLinkSession,
     input_path: Path,
@@ -110,7 +93,7 @@ async def run_batch(
 
     def failed(row: Row, error: PlaidLinkError, line: str) -> None:
         report(line)
-        journal.write({**_identity(row), "error": error_record(error)})
+        journal.write(journal_line(row.number, row.user_id, row.fingerprint, error=error))
         summary.failed += 1
         summary.ambiguous += isinstance(error, AmbiguousOutcomeError)
 
@@ -119,12 +102,7 @@ async def run_batch(
             failed(row, result.error, f"row {row.number}: {result.error}")
             return
         journal.write(
-            {
-                **_identity(row),
-                "link_token": result.response.link_token,
-                "expiration": format_datetime(result.response.expiration),
-                "request_id": result.response.request_id,
-            }
+            journal_line(row.number, row.user_id, row.fingerprint, created=result.response)
         )
         summary.created += 1  # counted once journaled: a row not journaled is not done
 
@@ -170,11 +148,6 @@ async def run_batch(
             except JournalWriteError as error:
                 summary.stopped_by = error
         summary.seconds = time.perf_counter() - started
-
-
-def _identity(row: Row) -> dict[str, Any]:
-    # What every journal line says of its input row, so that a resume can check it.
-    return {"row": row.number, "user_id": row.user_id, "fp": row.fingerprint}
 
 
 class TextProgress:

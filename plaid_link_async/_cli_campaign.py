@@ -178,17 +178,8 @@ def export(args: Any) -> int:
 
 
 def cancel(args: Any) -> int:
-    from redis.asyncio import Redis
+    from .fleet import cancel_campaign
 
-    from .fleet._campaign import cancel as cancel_campaign
-
-    async def run() -> None:
-        redis = Redis.from_url(_redis_url(args))
-        try:
-            await cancel_campaign(redis, args.name)
-        finally:
-            await redis.aclose()
-
-    asyncio.run(run())
+    asyncio.run(cancel_campaign(_redis_url(args), args.name))
     print(f"campaign {args.name}: cancelled; its results are kept", file=sys.stderr)
     return 0

@@ -21,7 +21,8 @@ from typing import Any, Final
 import attrs
 
 from ._cli_input import Record
-from ._exceptions import PlaidLinkError
+from ._datetimes import format_datetime
+from ._exceptions import AmbiguousOutcomeError, PlaidAPIError, PlaidLinkError, one_line
 from ._lockfile import OutputLock
 
 #: At most one fsync per this many seconds while writing, and one at the end.
@@ -46,6 +47,44 @@ class Entry:
     created: bool
     #: The call may have reached Plaid and been acted on (`AmbiguousOutcomeError`).
     ambiguous: bool = False
+
+
+def journal_line(
+    row: int,
+    user_id: str | None,
+    fingerprint: str,
+    *,
+    created: Any = None,
+    error: BaseException | None = None,
+) -> dict[str, Any]:
+    """One row's journal line, as `batch create` and campaigns write it: the row's
+    identity (so that a resume can check it), then its token or its error."""
+    line: dict[str, Any] = {"row": row, "user_id": user_id, "fp": fingerprint}
+    if error is not None:
+        line["error"] = error_record(error)
+        return line
+    line["link_token"] = created.link_token
+    line["expiration"] = format_datetime(created.expiration)
+    line["request_id"] = created.request_id
+    if getattr(created, "hosted_link_url", None):
+        line["hosted_link_url"] = created.hosted_link_url
+    return line
+
+
+def error_record(error: BaseException) -> dict[str, Any]:
+    """What a journal line says of a row's error."""
+    record: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, AmbiguousOutcomeError):
+        # A resume must know not to send it again without --retry-ambiguous.
+        record["ambiguous"] = True
+    if isinstance(error, PlaidAPIError):
+        # Cut and escaped as in str(error): a journal line is no place for 1 MiB.
+        record["code"] = one_line(error.error_code, 100) if error.error_code else None
+        record["message"] = one_line(error.error_message, 1000) if error.error_message else None
+    request_id = getattr(error, "request_id", None)
+    if request_id:
+        record["request_id"] = request_id
+    return record
 
 
 def check_paths(input_path: Path, output_path: Path) -> None:

@@ -653,10 +653,7 @@ class AsyncLinkSession(EndpointMethods):
                 if result is None:
                     result, drift = await self._drifted(raw, data, route, started + budget, strict)
             else:
-                work = functools.partial(
-                    decode, raw, route.response, endpoint=route.name, strict=strict
-                )
-                result, drift = await self._in_thread(work, len(raw.body), started + budget)
+                result, drift = await self._in_thread(raw, route, strict, started + budget)
             request_id = getattr(result, "request_id", None)
             if drift:
                 report_drift(route.name, drift)
@@ -723,15 +720,16 @@ class AsyncLinkSession(EndpointMethods):
             except BaseException:
                 del data  # a failure's traceback keeps this frame, not the parsed body
                 raise
-        # The thread parses again (a few ms, off the loop) rather than be handed `data`:
-        # what a thread is handed, a failure's traceback would keep alive.
-        del data
-        work = functools.partial(decode, raw, route.response, endpoint=route.name, strict=strict)
-        return await self._in_thread(work, size, deadline)
+        del data  # the thread parses again, a few ms off the loop (see _in_thread)
+        return await self._in_thread(raw, route, strict, deadline)
 
     async def _in_thread(
-        self, work: Callable[..., tuple[Model, Drifts]], size: int, deadline: float
+        self, raw: RawResponse, route: _Route, strict: bool, deadline: float
     ) -> tuple[Model, Drifts]:
+        # The thread parses the body itself rather than be handed parsed data: what a
+        # thread is handed, a failure's traceback would keep alive.
+        work = functools.partial(decode, raw, route.response, endpoint=route.name, strict=strict)
+        size = len(raw.body)
         loop = asyncio.get_running_loop()
         left = max(deadline - loop.time(), 0.0)
         thread = asyncio.to_thread(work, deadline=time.monotonic() + left)

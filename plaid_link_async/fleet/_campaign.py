@@ -3,8 +3,8 @@
 
 Redis keys, per campaign NAME, under `plaid-link:campaign:NAME:`:
 
-- `meta` (hash): the input's fingerprint, the rate, the Hosted Link method, the token
-  options, the state (feeding, fed, cancelled), and the counts fed, done and failed;
+- `meta` (hash): the input's fingerprint, the rate, the Hosted Link method, the state
+  (feeding, fed, cancelled), the input rows read (`fed`), and the counts done and failed;
 - `results` (hash): row number to its journal line, the same line `batch create`
   writes, kept for as long as the campaign (not saq's job result, which expires);
 - `inflight` (hash): rows whose delivery call is under way;
@@ -29,8 +29,9 @@ from typing import Any, Final
 
 import attrs
 
+from .._cli_journal import journal_line
 from .._converter import from_dict, to_dict
-from .._exceptions import AmbiguousOutcomeError, PlaidAPIError, PlaidLinkError, one_line
+from .._exceptions import PlaidLinkError
 from ..models import LinkTokenCreateHostedLink, LinkTokenCreateRequest
 
 #: The saq queue every campaign's jobs go through.
@@ -49,25 +50,6 @@ class CampaignError(PlaidLinkError, ValueError):
 def keys(name: str) -> dict[str, str]:
     base = f"plaid-link:campaign:{name}:"
     return {part: base + part for part in ("meta", "results", "inflight", "feeder")}
-
-
-def result_line(
-    row: int, user_id: str | None, fp: str, created: Any = None, error: BaseException | None = None
-) -> dict[str, Any]:
-    """A row's journal line, as `batch create` writes it."""
-    line: dict[str, Any] = {"row": row, "user_id": user_id, "fp": fp}
-    if error is not None:
-        record: dict[str, Any] = {"type": type(error).__name__, "message": one_line(str(error))}
-        if isinstance(error, PlaidAPIError):
-            record["code"] = error.error_code
-        if isinstance(error, AmbiguousOutcomeError):
-            record["ambiguous"] = True
-        line["error"] = record
-    else:
-        line["link_token"] = created.link_token
-        if created.hosted_link_url:
-            line["hosted_link_url"] = created.hosted_link_url
-    return line
 
 
 class UnknownDelivery(PlaidLinkError):
@@ -89,7 +71,6 @@ async def feed(
     hosted: str | None,
     max_queued: int = MAX_QUEUED,
     job_timeout: int = 120,  # JOB_TIMEOUT, spelled out for the reference
-    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Enqueue a job for every row of `rows` (`Row`s of `_cli_input`) without a result.
 
@@ -122,6 +103,8 @@ async def feed(
         total = 0
         async for row in _each(rows):
             total = row.number
+            # Rows read so far, set rather than counted: a resume reads them again.
+            await redis.hset(names["meta"], "fed", total)
             if await redis.hexists(names["results"], row.number):
                 continue
             problem: PlaidLinkError | None = row.error
@@ -132,7 +115,7 @@ async def feed(
                 except CampaignError as error:
                     problem = error
             if request is None or problem is not None:
-                line = result_line(row.number, row.user_id, row.fingerprint, error=problem)
+                line = journal_line(row.number, row.user_id, row.fingerprint, error=problem)
                 await record(redis, name, row.number, line)
                 continue
             # Other processes drain the queue: there is nothing to await but its count.
@@ -152,9 +135,6 @@ async def feed(
                 fp=row.fingerprint,
                 request=to_dict(request),
             )
-            await redis.hincrby(names["meta"], "fed", 1)
-            if progress is not None:
-                progress(row.number)
         await redis.hset(names["meta"], mapping={"total": total, "state": "fed"})
         return total
     finally:
@@ -224,15 +204,15 @@ async def link_row(
             "the delivery's state is unknown: its worker stopped mid-call, so it was not "
             "sent again; check the user's Link webhooks before sending another"
         )
-        await record(redis, campaign, row, result_line(row, user_id, fp, error=failure))
+        await record(redis, campaign, row, journal_line(row, user_id, fp, error=failure))
         return
     plaid = await ctx["sessions"](float(meta[1] or 0) or None)
     try:
         created = await plaid.link_token_create(model)
     except PlaidLinkError as error:
-        line = result_line(row, user_id, fp, error=error)
+        line = journal_line(row, user_id, fp, error=error)
     else:
-        line = result_line(row, user_id, fp, created=created)
+        line = journal_line(row, user_id, fp, created=created)
     await record(redis, campaign, row, line)
     if hosted:
         await redis.hdel(names["inflight"], row)
