@@ -69,8 +69,14 @@ def cooldown_for(retry_after: float | None) -> float:
 
 def recovered(factor: float, since: float) -> float:
     """`factor`, set `since` seconds ago, after climbing back as the rule says."""
-    climbed = factor * math.pow(RECOVERY_STEP, max(since, 0.0) / RECOVERY_SECONDS)
-    return min(1.0, climbed)
+    if factor >= 1.0:
+        return 1.0
+    # Compared in logs: `since` may be a machine's whole uptime, and 1.5 to its power
+    # overflows a float.
+    steps = max(since, 0.0) / RECOVERY_SECONDS
+    if steps * math.log(RECOVERY_STEP) >= -math.log(factor):
+        return 1.0
+    return factor * math.pow(RECOVERY_STEP, steps)
 
 
 @attrs.define

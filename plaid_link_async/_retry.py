@@ -91,7 +91,8 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """The wait before retry `retry_number` (1 for the first retry), jitter included."""
-        delay = min(self.initial_delay * 2.0 ** (retry_number - 1), self.max_delay)
+        # The doubling stops at 2**60: a policy of thousands of attempts would overflow.
+        delay = min(self.initial_delay * 2.0 ** min(retry_number - 1, 60), self.max_delay)
         return delay * (1 - self.jitter * random.random())
 
     def wait_for(self, error: BaseException | None, retry_number: int) -> float:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plaid_link_async import (
     AsyncLinkSession,
@@ -20,6 +22,7 @@ from plaid_link_async import (
     RetryPolicy,
     TransportError,
 )
+from plaid_link_async._ratelimit import MIN_FACTOR, recovered
 from plaid_link_async.fleet import SharedRateLimit
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, FakePlaidThread
 
@@ -235,6 +238,25 @@ async def test_a_429_makes_the_next_calls_wait_out_its_retry_after(
     for _ in range(6):  # one burst of 429s halves the rate once
         await paced.throttled("link_token_create", 0.01)
     assert paced.rate("link_token_create") == pytest.approx(20, rel=0.05)
+
+
+async def test_a_429_on_a_machine_up_for_years_halves_the_rate_without_overflow() -> None:
+    # time.monotonic() counts from boot; CI machines had been up long enough for
+    # 1.5 ** (uptime / 5 s) to overflow a float.
+    now = [10.0**8]
+    limiter = LocalRateLimit(max_per_second=40, clock=lambda: now[0])
+    await limiter.throttled("link_token_create", 0.01)
+    assert limiter.rate("link_token_create") == pytest.approx(20)
+    now[0] += 10.0**7
+    assert limiter.rate("link_token_create") == 40
+
+
+@given(
+    factor=st.floats(min_value=MIN_FACTOR, max_value=1.0),
+    since=st.floats(min_value=-1e12, max_value=1e300),
+)
+def test_recovery_is_bounded_for_any_factor_and_time(factor: float, since: float) -> None:
+    assert factor <= recovered(factor, since) <= 1.0
 
 
 async def test_two_cli_batches_share_one_limit_through_redis(

@@ -49,6 +49,11 @@ def test_defaults_retry_twice_with_capped_backoff() -> None:
     assert waits[-1] >= 6.0  # capped at 8 s, less at most 25 % jitter
 
 
+def test_backoff_stays_capped_however_many_attempts() -> None:
+    policy = RetryPolicy(max_attempts=100_000)
+    assert 6.0 <= policy.backoff(99_999) <= 8.0
+
+
 def test_jitter_spreads_the_waits() -> None:
     policy = RetryPolicy(initial_delay=1.0, jitter=0.5)
     waits = {round(policy.backoff(1), 6) for _ in range(50)}
