@@ -25,13 +25,13 @@ import asyncio
 import json
 import logging
 import os
-import shlex
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._cli_input import command_line
 from ._version import __version__
 
 EXIT_FAILED = 1  # a call or a row failed, or the batch was stopped
@@ -184,10 +184,12 @@ def _campaign_commands(commands: Any) -> None:
         help="seconds a row's job may run before another worker takes it over (120)",
     )
     start.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="accepted for batch create's habits; --wait prints the summary line only, no bar yet",
+        "--max-queued",
+        type=int,
+        default=10_000,
+        help="jobs kept queued at most; the feeder waits below it (10000)",
     )
+    start.add_argument("--no-progress", action="store_true", help="no progress bar with --wait")
     start.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
     _request_options(start)
     for name, text in (("status", "counts of campaign NAME"), ("cancel", "stop feeding it")):
@@ -612,13 +614,13 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
             summary.stopped_by = summary.stopped_by or error
     _say(scrub.text(summary.line()))
     if summary.interrupted:
-        _say(f"interrupted; to resume, run the same command again: {_command_line()}")
+        _say(f"interrupted; to resume, run the same command again: {command_line()}")
         return EXIT_INTERRUPTED
     if isinstance(summary.stopped_by, JournalWriteError):
         _say(
             f"error: stopped: {summary.stopped_by}. Calls that finished but could not be "
             "journaled are made again on resume; free space (or raise the file size "
-            f"limit), then run the same command again: {_command_line()}",
+            f"limit), then run the same command again: {command_line()}",
             scrub,
         )
         return EXIT_FAILED
@@ -635,15 +637,6 @@ def _batch_create(args: argparse.Namespace, scrub: Any) -> int:
             "lines); a resume leaves them alone unless given --retry-ambiguous"
         )
     return EXIT_FAILED if summary.failed else 0
-
-
-def _command_line() -> str:
-    words = [PROG, *sys.argv[1:]]
-    # Never echo a secret given as a flag; the environment variable is the better place.
-    for index, word in enumerate(words[:-1]):
-        if word == "--secret":
-            words[index + 1] = "$PLAID_SECRET"
-    return " ".join(shlex.quote(word) for word in words)
 
 
 if __name__ == "__main__":

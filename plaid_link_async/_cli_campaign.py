@@ -7,6 +7,7 @@ and the environment, and prints what a person running a campaign needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._cli_input import check_encoding, read_rows
+from ._cli_input import check_encoding, command_line, read_rows
 
 
 def _redis_url(args: Any) -> str:
@@ -63,24 +64,32 @@ def start(args: Any, defaults: Any) -> int:
 
     from .fleet._campaign import QUEUE, feed, status
 
+    if args.max_queued < 1:
+        from ._exceptions import ConfigurationError
+
+        raise ConfigurationError("--max-queued must be at least 1")
     url = _redis_url(args)
     encoding = check_encoding(args.encoding)
     identity = fingerprint(args.input)
+    show = args.wait and not args.no_progress and sys.stderr.isatty()
+    progress = WaitProgress(sys.stderr, args.name) if show else None
 
     async def run() -> int:
         redis = Redis.from_url(url)
         queue = Queue.from_url(url, name=QUEUE)
+        watching = asyncio.ensure_future(_watch(redis, args.name, progress)) if progress else None
 
         async def feed_all() -> int:
             rows = read_rows(args.input, defaults, encoding)
             return await feed(
                 redis, queue, args.name, rows, fingerprint=identity,
                 rate=args.max_per_second, hosted=args.hosted_link, job_timeout=args.job_timeout,
+                max_queued=args.max_queued,
             )  # fmt: skip
 
         try:
             total = await feed_all()
-            print(f"campaign {args.name}: {total} rows fed", file=sys.stderr, flush=True)
+            _say(f"campaign {args.name}: {total} rows fed", progress)
             if not args.wait:
                 return 0
             idle = 0
@@ -94,25 +103,98 @@ def start(args: Any, defaults: Any) -> int:
                 busy = await _patiently(lambda: _queue_busy(queue))
                 idle = 0 if busy else idle + 1
                 if idle >= 6:
-                    print(
-                        f"{total - counts['done']} rows have no job left; feeding them again",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                    _say(f"{total - counts['done']} rows have no job left; feeding them again")
                     await _patiently(feed_all)
                     idle = 0
                 await asyncio.sleep(0.5)
-            print(
+            if progress is not None:
+                progress.show(counts)
+                progress.close()
+            _say(
                 f"{total} rows: {counts['done'] - counts['failed']} created, "
-                f"{counts['failed']} failed",
-                file=sys.stderr,
+                f"{counts['failed']} failed"
             )
             return 1 if counts["failed"] else 0
         finally:
+            if watching is not None:
+                watching.cancel()
             await queue.disconnect()
             await redis.aclose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.close()
+        # Ctrl-C stops the feeding only: the jobs queued stay, and the workers go on.
+        _say(
+            "interrupted; the rows queued are still worked on. To feed the rest, run the "
+            f"same command again: {command_line()}"
+        )
+        raise
+
+
+def _say(text: str, progress: WaitProgress | None = None) -> None:
+    if progress is not None:
+        progress.clear()
+    print(text, file=sys.stderr, flush=True)
+
+
+class WaitProgress:
+    """`campaign start --wait`'s display: rows with a result over the input's rows, by
+    tqdm when installed (the `progress` extra), else one line rewritten in place."""
+
+    def __init__(self, err: Any, name: str) -> None:
+        self._err = err
+        self._bar: Any = None
+        self._width = 0
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self._bar = tqdm(total=None, unit="row", desc=name, file=err, dynamic_ncols=True)
+
+    def show(self, counts: dict[str, Any]) -> None:
+        total, done, failed = counts["rows"], counts["done"], counts["failed"]
+        if self._bar is not None:
+            if total is not None and self._bar.total != total:
+                self._bar.total = total  # known once the whole input was read
+            self._bar.update(max(0, done - self._bar.n))
+            self._bar.set_postfix(failed=failed, fed=counts["fed"])
+            return
+        of = total if total is not None else f"{counts['fed']}+"
+        eta = counts.get("eta_seconds")
+        text = f"{done}/{of} rows, {failed} failed" + (f", ~{eta} s left" if eta else "")
+        self._err.write("\r" + text.ljust(self._width))
+        self._width = len(text)
+        self._err.flush()
+
+    def clear(self) -> None:
+        if self._bar is not None:
+            self._bar.clear()
+        elif self._width:
+            self._err.write("\r" + " " * self._width + "\r")
+            self._width = 0
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self._width:
+            self._err.write("\n")
+            self._width = 0
+        self._err.flush()
+
+
+async def _watch(redis: Any, name: str, progress: WaitProgress) -> None:
+    from redis.exceptions import RedisError
+
+    from .fleet._campaign import CampaignError, status
+
+    while True:
+        # Redis restarting, or the campaign not yet written: shown next time.
+        with contextlib.suppress(RedisError, CampaignError):
+            progress.show(await status(redis, name))
+        await asyncio.sleep(0.5)
 
 
 async def _queue_busy(queue: Any) -> bool:
@@ -133,7 +215,7 @@ async def _patiently(read: Any, patience: float = 120.0) -> Any:
             if time.monotonic() > deadline:
                 raise
             if not said:
-                print("Redis unreachable; waiting for it", file=sys.stderr, flush=True)
+                _say("Redis unreachable; waiting for it")
                 said = True
             await asyncio.sleep(1.0)
 

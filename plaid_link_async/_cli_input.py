@@ -12,6 +12,8 @@ import csv
 import hashlib
 import json
 import re
+import shlex
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
@@ -423,3 +425,12 @@ def _jsonl_records(lines: _Lines) -> Iterator[Record]:
             yield Record(number, lines.number, fingerprint, problem="not a JSON object")
             continue
         yield Record(number, lines.number, fingerprint, fields=fields)
+
+
+def command_line() -> str:
+    """The command as typed, to say "run it again", with any `--secret` value hidden."""
+    words = ["plaid-link", *sys.argv[1:]]
+    for index, word in enumerate(words[:-1]):
+        if word == "--secret":
+            words[index + 1] = "$PLAID_SECRET"
+    return " ".join(shlex.quote(word) for word in words)

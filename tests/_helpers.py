@@ -6,6 +6,7 @@ import ast
 import inspect
 import os
 import pickle
+import sys
 import types
 from typing import Any
 
@@ -186,3 +187,36 @@ def attribute_docstrings(module: types.ModuleType) -> dict[str, str]:
             ):
                 docs[f"{cls.name}.{statement.target.id}"] = after.value.value
     return docs
+
+
+def run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI with standard error on a pseudo-terminal, as a person sees it."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    # A terminal of 120 columns: a new pty has none, and tqdm would draw a bar of 0.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "plaid_link_async", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=env,
+    ) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(60)
+    os.close(leader)
+    return code, b"".join(chunks).decode(errors="replace")

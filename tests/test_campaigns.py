@@ -18,6 +18,7 @@ import pytest
 
 from plaid_link_async.testing import FakePlaidServer
 
+from ._helpers import run_on_a_terminal
 from ._redis import RedisServer, redis_server
 from .conftest import ROOT
 
@@ -234,3 +235,79 @@ async def test_a_redis_restart_mid_campaign_loses_no_row(
         finally:
             await stop(process)
     assert [line["row"] for line in exported(output)] == list(range(1, 151))
+
+
+async def test_a_429_storm_slows_the_campaign_and_fails_no_row(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    # Plaid (the fake) takes 10 creates a second; the campaign asks for three times that.
+    async with FakePlaidServer(secret=SECRET, rate_limits={"link_token_create": 10}) as fake:
+        workers = [await worker(fake, redis), await worker(fake, redis)]
+        try:
+            rows = users(tmp_path / "users.csv", 60)
+            start = ["campaign", "start", "storm", "--input", str(rows), "--client-name", "App"]
+            code, _, err = await cli(fake, redis, *start, "--max-per-second", "30", "--wait")
+            assert code == 0, err
+            assert "60 rows: 60 created, 0 failed" in err
+        finally:
+            for process in workers:
+                await stop(process)
+        refused = fake.rate_limited().get("link_token_create", 0)
+        assert refused > 0  # the storm happened
+        # Each row was created once; the 429s were answered without a token.
+        assert len(fake.requests_for("link_token_create")) == 60 + refused
+
+
+async def test_a_feeder_interrupted_by_ctrl_c_resumes_where_it_stopped(
+    fake: FakePlaidServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    from redis.asyncio import Redis
+
+    process = await worker(fake, redis)
+    try:
+        rows = users(tmp_path / "users.csv", 40)
+        start = ["campaign", "start", "halt", "--input", str(rows), "--client-name", "App",
+                 "--max-per-second", "20", "--max-queued", "3"]  # fmt: skip
+        feeder = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "plaid_link_async", *start, cwd=ROOT, env=env(fake, redis),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        while len(fake.requests_for("link_token_create")) < 8:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        feeder.send_signal(signal.SIGINT)  # Ctrl-C, while it waits for room in the queue
+        _, err = await asyncio.wait_for(feeder.communicate(), 30)
+        assert feeder.returncode == 130
+        assert "interrupted; the rows queued are still worked on" in err.decode()
+        assert "run the same command again: plaid-link campaign start halt" in err.decode()
+        client = Redis.from_url(redis.url)
+        try:  # the feeder let go of the campaign, and stopped before the end
+            assert await client.get("plaid-link:campaign:halt:feeder") is None
+            assert int(await client.hget("plaid-link:campaign:halt:meta", "fed")) < 40
+        finally:
+            await client.aclose()
+        code, _, err2 = await cli(fake, redis, *start, "--wait")
+        assert code == 0, err2
+        assert "40 rows: 40 created, 0 failed" in err2
+    finally:
+        await stop(process)
+    made = Counter(r.body["user"]["client_user_id"] for r in fake.requests_for("link_token_create"))
+    assert sorted(made) == sorted(f"u{n}" for n in range(1, 41))
+    assert max(made.values()) == 1  # nothing fed twice
+
+
+async def test_waiting_on_a_terminal_draws_a_bar_over_every_row(
+    fake: FakePlaidServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    process = await worker(fake, redis)
+    try:
+        rows = users(tmp_path / "users.csv", 25)
+        args = ["campaign", "start", "bar", "--input", str(rows), "--client-name", "App",
+                "--max-per-second", "25", "--wait"]  # fmt: skip
+        code, screen = await asyncio.to_thread(run_on_a_terminal, args, env(fake, redis))
+    finally:
+        await stop(process)
+    assert code == 0, screen
+    assert "25/25" in screen
+    assert "100%" in screen
+    assert "25 rows: 25 created, 0 failed" in screen
+    assert SECRET not in screen

@@ -17,6 +17,7 @@ import pytest
 from plaid_link_async._cli_journal import cut_unterminated_tail
 from plaid_link_async.testing import FakePlaidServer
 
+from ._helpers import run_on_a_terminal
 from ._raw_server import JSON_HEAD, RawServer, always, answer
 from .test_cli import SECRET, fake, lines, plaid_link, wait_for_lines
 
@@ -413,39 +414,6 @@ async def test_a_secret_echoed_by_the_server_never_reaches_the_terminal(tmp_path
         assert SECRET not in (out + err).decode()
 
 
-def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Run the CLI with standard error on a pseudo-terminal, as a person sees it."""
-    import fcntl
-    import pty
-    import struct
-    import subprocess
-    import termios
-
-    leader, follower = pty.openpty()
-    # A terminal of 120 columns: a new pty has none, and tqdm would draw a bar of 0.
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    with subprocess.Popen(
-        [sys.executable, "-m", "plaid_link_async", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-        env=env,
-    ) as process:
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait(60)
-    os.close(leader)
-    return code, b"".join(chunks).decode(errors="replace")
-
-
 async def test_the_progress_bar_has_a_total_and_shows_resumed_rows_as_done(
     fake: FakePlaidServer, tmp_path: Path
 ) -> None:
@@ -458,7 +426,7 @@ async def test_the_progress_bar_has_a_total_and_shows_resumed_rows_as_done(
     ]  # fmt: skip
     assert (await batch(fake, users_csv(users, 120), output))[0] == 0  # 120 rows done
     users_csv(users, 300)
-    code, screen = await asyncio.to_thread(_run_on_a_terminal, args, env)
+    code, screen = await asyncio.to_thread(run_on_a_terminal, args, env)
     assert code == 0, screen
     assert "120/300" in screen  # the earlier run's rows, shown as done from the start
     assert "300/300" in screen

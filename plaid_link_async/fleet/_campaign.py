@@ -15,7 +15,8 @@ after its lease, and `results` keeps the first token. A Hosted Link delivery is 
 at most once: before its call a worker marks the row in `inflight`, and a row found
 marked (its worker died mid-call) is never sent again but exported as an error saying
 its delivery's state is unknown. A delivery that failed without an answer from Plaid is
-an `AmbiguousOutcomeError`, exported the same way.
+an `AmbiguousOutcomeError`, exported the same way. A row answered 429 (Plaid did not
+act) is tried again, at the fleet's slowed pace, for up to half its job's lease.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import attrs
 
 from .._cli_journal import journal_line
 from .._converter import from_dict, to_dict
-from .._exceptions import PlaidLinkError
+from .._exceptions import PlaidLinkError, RateLimitError
 from ..models import LinkTokenCreateHostedLink, LinkTokenCreateRequest
 
 #: The saq queue every campaign's jobs go through.
@@ -41,6 +42,8 @@ MAX_QUEUED: Final = 10_000
 #: A job's lease: a job whose worker has not finished it by then is run again.
 JOB_TIMEOUT: Final = 120
 _FEEDER_LEASE_MS: Final = 30_000
+#: The share of a job's lease a row keeps trying through Plaid's 429s before failing.
+RATE_LIMIT_PATIENCE: Final = 0.5
 
 
 class CampaignError(PlaidLinkError, ValueError):
@@ -207,12 +210,23 @@ async def link_row(
         await record(redis, campaign, row, journal_line(row, user_id, fp, error=failure))
         return
     plaid = await ctx["sessions"](float(meta[1] or 0) or None)
-    try:
-        created = await plaid.link_token_create(model)
-    except PlaidLinkError as error:
-        line = journal_line(row, user_id, fp, error=error)
-    else:
-        line = journal_line(row, user_id, fp, created=created)
+    job = ctx.get("job")
+    # A 429 is Plaid saying "not yet", never "no": the row waits its turn (the shared
+    # limiter has slowed the fleet) for up to half its lease, rather than failing.
+    patience = RATE_LIMIT_PATIENCE * (getattr(job, "timeout", None) or JOB_TIMEOUT)
+    give_up_at = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            created = await plaid.link_token_create(model)
+        except RateLimitError as error:
+            if asyncio.get_running_loop().time() < give_up_at:
+                continue
+            line = journal_line(row, user_id, fp, error=error)
+        except PlaidLinkError as error:
+            line = journal_line(row, user_id, fp, error=error)
+        else:
+            line = journal_line(row, user_id, fp, created=created)
+        break
     await record(redis, campaign, row, line)
     if hosted:
         await redis.hdel(names["inflight"], row)
