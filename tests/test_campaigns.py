@@ -168,6 +168,11 @@ async def test_a_worker_killed_mid_delivery_never_texts_a_user_twice(
         request.body["user"]["client_user_id"] for request in fake.requests_for("link_token_create")
     )
     assert max(sent.values()) == 1  # at most one text per user
+    texts = Counter(message.client_user_id for message in fake.sent_messages())
+    assert max(texts.values()) == 1
+    assert {message.to for message in fake.sent_messages()} <= {
+        f"+1415555{n:04d}" for n in range(1, 7)
+    }
     unknown = [line for line in lines if line.get("error", {}).get("type") == "UnknownDelivery"]
     assert unknown  # the killed worker's rows: not sent again, said so
     assert all("state is unknown" in line["error"]["message"] for line in unknown)

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from plaid_link_async.testing import FakePlaidControl, FakePlaidServer, Fault, WebhookFault
@@ -190,3 +191,44 @@ async def test_reset_forgets_deliveries_and_stops_their_retries(
             assert refused == seen
     finally:
         await runner.cleanup()
+
+
+async def test_a_delivering_token_sends_one_message_seen_in_every_style() -> None:
+    from plaid_link_async import InvalidRequestError
+    from plaid_link_async import models as m
+    from plaid_link_async.testing import FakePlaidThread, SentMessage
+
+    sms = m.LinkTokenCreateHostedLink(delivery_method=m.HostedLinkDeliveryMethod.SMS)
+    email = m.LinkTokenCreateHostedLink(delivery_method=m.HostedLinkDeliveryMethod.EMAIL)
+    with FakePlaidThread() as fake:
+        async with session_for(fake) as plaid:
+            texted = await plaid.link_token_create(attrs.evolve(CREATE, hosted_link=sms))
+            await plaid.link_token_create(CREATE)  # no delivery: no message
+            with pytest.raises(InvalidRequestError, match=r"user\.email_address") as refused:
+                await plaid.link_token_create(attrs.evolve(CREATE, hosted_link=email))
+            assert refused.value.error_code == "MISSING_FIELDS"
+        [message] = fake.sent_messages()  # over the control API, from another thread
+        assert message == SentMessage(
+            method="sms",
+            to=CREATE.user.phone_number,
+            client_user_id="user-1",
+            link_token=texted.link_token,
+            hosted_link_url=texted.hosted_link_url or "",
+            sent_at=message.sent_at,
+        )
+        fake.reset()
+        assert fake.sent_messages() == []
+
+
+def test_every_control_route_is_documented() -> None:
+    from plaid_link_async.testing._control import ACTIONS, PREFIX
+
+    from .conftest import ROOT
+
+    guide = (ROOT / "docs" / "testing.md").read_text()
+    missing = [
+        f"{method} {PREFIX}{name}"
+        for method, name in ACTIONS
+        if f"`{method} {PREFIX}{name}" not in guide
+    ]
+    assert missing == []

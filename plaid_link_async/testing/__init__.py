@@ -12,6 +12,7 @@ fixtures. `python -m plaid_link_async.testing` serves the fake from the command 
 from ._control import FakePlaidControl
 from ._deliveries import WebhookDelivery, WebhookFault, WebhookFaultKind
 from ._faults import Fault, FaultKind
+from ._messages import SentMessage
 from ._process import FakePlaidProcess, fake_server_process
 from ._server import (
     ANY_ENDPOINT,
@@ -36,6 +37,7 @@ __all__ = [
     "FaultKind",
     "LinkCompletion",
     "RecordedRequest",
+    "SentMessage",
     "SignedWebhook",
     "WebhookDelivery",
     "WebhookFault",

@@ -31,6 +31,7 @@ from ._faults import Fault
 from ._signing import SignedWebhook
 
 if TYPE_CHECKING:
+    from ._messages import SentMessage
     from ._server import FakePlaidServer, LinkCompletion, RecordedRequest
 
 PREFIX: Final = "/_fake/"
@@ -203,6 +204,10 @@ def _rate_limited(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     return fake.rate_limited()
 
 
+def _messages(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+    return [attrs.asdict(message) for message in fake.sent_messages()]
+
+
 def _reset(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     _args(data, {})
     fake.reset()
@@ -242,6 +247,7 @@ ACTIONS: Final[dict[tuple[str, str], Action]] = {
     ("GET", "webhook_deliveries"): _webhook_deliveries,
     ("GET", "link_tokens"): _link_tokens,
     ("GET", "rate_limited"): _rate_limited,
+    ("GET", "messages"): _messages,
 }
 
 
@@ -421,6 +427,12 @@ class FakePlaidControl:
         """How many calls of each operation the rate limits answered 429 so far."""
         counts: dict[str, int] = self._call("GET", "rate_limited")
         return counts
+
+    def sent_messages(self) -> list[SentMessage]:
+        """Every Hosted Link text and email sent so far, oldest first."""
+        from ._messages import SentMessage
+
+        return [SentMessage(**item) for item in self._call("GET", "messages")]
 
     def reset(self) -> None:
         """Forget what `FakePlaidServer.reset` forgets."""

@@ -35,6 +35,7 @@ from . import _control as control
 from . import _loops as loops
 from ._deliveries import Deliverer, WebhookDelivery, WebhookFault
 from ._faults import Fault, FaultKind
+from ._messages import Outbox, SentMessage
 from ._signing import SignedWebhook, WebhookSigner
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ class FakePlaidServer:
         # Hosted Link deliveries by session id; public tokens from finished sessions;
         # the Items they were exchanged for; keys `webhook_verification_key_get` serves.
         self._deliveries: dict[str, dict[str, Any]] = {}
+        self._outbox = Outbox()
         self._public_tokens: dict[str, dict[str, Any]] = {}
         self._items: dict[str, str] = {}
         self._webhook_keys: dict[str, dict[str, Any]] = {}
@@ -269,6 +271,12 @@ class FakePlaidServer:
         """How many calls of each operation the rate limits answered 429 so far."""
         return dict(self._rate_limited)
 
+    def sent_messages(self) -> list[SentMessage]:
+        """Every Hosted Link text and email sent so far, oldest first (the last 100,000):
+        one per token created with `hosted_link.delivery_method`, and one per
+        `/link_delivery/create` call."""
+        return self._outbox.sent()
+
     def pending_faults(self, endpoint: str = ANY_ENDPOINT) -> int:
         """How many queued faults `endpoint` has not used yet."""
         return len(self._faults.get(endpoint, ()))
@@ -280,10 +288,10 @@ class FakePlaidServer:
     def reset(self) -> None:
         """Forget everything a test did: recorded requests, queued faults (of calls and
         of webhooks), the rate limits' counts (not the limits), link tokens, Hosted Link
-        deliveries, public tokens, Items, correlation ids, eligible phone numbers and
-        webhook delivery attempts; webhook deliveries under way or waiting to retry are
-        stopped. The server's own
-        settings (credentials, latency, its signing key and the keys added) stay."""
+        deliveries and the messages they sent, public tokens, Items, correlation ids,
+        eligible phone numbers and webhook delivery attempts; webhook deliveries under
+        way or waiting to retry are stopped. The server's own settings (credentials,
+        latency, its signing key and the keys added) stay."""
         self.requests.clear()
         self._faults.clear()
         self._webhook_faults.clear()
@@ -294,6 +302,7 @@ class FakePlaidServer:
         self._tokens.clear()
         self._correlation_ids.clear()
         self._deliveries.clear()
+        self._outbox.clear()
         self._public_tokens.clear()
         self._items.clear()
         self.eligible_phone_numbers.clear()
@@ -760,6 +769,8 @@ class FakePlaidServer:
     # -- the endpoints -----------------------------------------------------------------
 
     def _do_link_token_create(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        method = (body.get("hosted_link") or {}).get("delivery_method")
+        to = _recipient(body.get("user") or {}, method) if method else None
         token = f"link-{self.environment}-{uuid.uuid4()}"
         created = _now()
         lifetime = UPDATE_TOKEN_LIFETIME if body.get("access_token") else TOKEN_LIFETIME
@@ -793,7 +804,23 @@ class FakePlaidServer:
         result = {"link_token": token, "expiration": format_datetime(expiration)}
         if isinstance(hosted, dict):
             result["hosted_link_url"] = f"{self.url}{HOSTED_LINK_PATH}{token}"
+        if method:
+            self._send_message(method, to, body.get("user") or {}, token, result)
         return result
+
+    def _send_message(
+        self, method: str, to: str | None, user: dict[str, Any], token: str, link: dict[str, Any]
+    ) -> None:
+        url = link.get("hosted_link_url") or link.get("link_delivery_url") or ""
+        sent = SentMessage(
+            method=method.lower(),
+            to=to,
+            client_user_id=user.get("client_user_id"),
+            link_token=token,
+            hosted_link_url=url,
+            sent_at=format_datetime(_now()),
+        )
+        self._outbox.send(sent)
 
     def _do_link_token_get(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
         record = self._tokens.get(model.link_token)
@@ -857,10 +884,13 @@ class FakePlaidServer:
             session_id,
             link_delivery_metadata={"communication_method": method, "delivery_status": "SUCCESS"},
         )
-        return {
+        answer = {
             "link_delivery_url": f"{self.url}{HOSTED_LINK_PATH}{session_id}",
             "link_delivery_session_id": session_id,
         }
+        to = methods[0].address if methods else None
+        self._send_message(method, to, {}, model.link_token, answer)
+        return answer
 
     def _do_link_delivery_get(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
         delivery = self._deliveries.get(model.link_delivery_session_id)
@@ -1005,6 +1035,22 @@ def _account() -> dict[str, Any]:
         "verification_status": None,
         "class_type": None,
     }
+
+
+def _recipient(user: dict[str, Any], method: str) -> str:
+    """The phone number or email address a Hosted Link delivery goes to, or Plaid's
+    error when the request's user has none."""
+    field = "phone_number" if method == "sms" else "email_address"
+    value = user.get(field)
+    if not value:
+        raise _Reply(
+            400,
+            "INVALID_REQUEST",
+            "MISSING_FIELDS",
+            f"the following required fields are missing: user.{field} "
+            f"(hosted_link.delivery_method is {method})",
+        )
+    return str(value)
 
 
 def _now() -> datetime.datetime:
