@@ -1,20 +1,32 @@
-"""Four processes against one Plaid limit: with the shared limit and without it.
+"""Four processes against one Plaid limit, and a Link campaign run by four workers.
 
     python bench/fleet.py [--rounds 3] [--limit 50] [--rows 300] [--latency-ms 50]
+                          [--campaign-rows 1500] [--waiting-rows 1000000]
 
 The fake Plaid server runs in its own process on loopback with a per-client limit L
-on `link_token_create` (`--rate-limit`) and a realistic latency; a redis-server runs on
-a free loopback port. Each round runs, side by side:
+on `link_token_create` (`--rate-limit`) and a realistic latency; redis-server runs on
+free loopback ports. Needs the `fleet` extra and Debian's redis-server.
 
-- shared: four `plaid-link batch create` processes of `--rows` rows each, all with
-  `--max-per-second` 0.95 L and `--redis` (one limit for the fleet);
-- alone: the same four processes without Redis, each pacing itself at 0.95 L, as four
-  independent jobs would.
-
-Printed for each: the achieved rate over L (all rows created, divided by the wall time
-and L), the share of creates answered 429, and the rows that failed. Goals (issue 17):
-shared at least 0.9 L with at most 1% of calls answered 429. Campaign workers, the
-feeder and Redis memory per row come with the campaign commands.
+1. The shared limit. Each round runs, side by side:
+   - shared: four `plaid-link batch create` processes of `--rows` rows each, all with
+     `--max-per-second` 0.95 L and `--redis` (one limit for the fleet);
+   - alone: the same four processes without Redis, each pacing itself at 0.95 L, as
+     four independent jobs would.
+   Printed for each: the achieved rate over L (rows created over the seconds from the
+   first call Plaid received to the last, and also over the wall time with the
+   processes' start-up), the share of creates answered 429, and the rows that failed.
+   Goals (issue 17): shared at least 0.9 L, at most 1% 429.
+2. A campaign: four `plaid-link worker` processes and a feeder (`campaign start
+   --hosted-link sms --wait`) of `--campaign-rows` rows at 0.95 L. A third of the way
+   through, one worker is SIGKILLed (and another started); two thirds of the way,
+   Redis (append-only) is stopped and started again. Printed: the rate over L, the 429
+   share, rows lost, users texted twice (from the fake's sent messages), rows exported
+   as an unknown delivery, and Redis memory per finished row. Goals: 0 lost, 0 texted
+   twice.
+3. Waiting rows: a feeder of `--waiting-rows` rows and no worker, so the queue fills
+   to its bound (10,000 jobs) and the feeder waits. Printed: Redis growth in all and
+   per queued job, and the feeder's peak RSS. Goals: at most 32 MB and 100 MB.
+Last, the extrapolation to 1,000,000 rows: hours at the shared rate, and Redis MB.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -30,7 +43,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789abcdef"
@@ -44,17 +59,34 @@ def free_port() -> int:
         return port
 
 
-def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_redis(
+    folder: Path, port: int | None = None, *, appendonly: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)],
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder),
+         "--appendonly", "yes" if appendonly else "no"],
         stdout=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    return process, f"redis://127.0.0.1:{port}/0"
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis_client(url).ping()
+            return process, url
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=5)
 
 
 def start_fake(limit: int, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
@@ -62,7 +94,7 @@ def start_fake(limit: int, latency_ms: float) -> tuple[subprocess.Popen[str], st
         [
             sys.executable, "-m", "plaid_link_async.testing", "--client-id", CLIENT,
             "--secret", SECRET, "--latency-ms", str(latency_ms),
-            "--rate-limit", f"link_token_create={limit}",
+            "--rate-limit", f"link_token_create={limit}", "--max-recorded", "100000",
         ],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
@@ -75,6 +107,14 @@ def control(url: str, method: str, action: str) -> object:
     request = urllib.request.Request(f"{url}/_fake/{action}", data=data, method=method)
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.loads(answer.read())
+
+
+def calls_span(url: str) -> float:
+    """Seconds from the first `link_token_create` the fake received to the last."""
+    recorded = control(url, "GET", "requests")
+    assert isinstance(recorded, list)
+    times = [r["received_at"] for r in recorded if r["endpoint"] == "link_token_create"]
+    return max(times) - min(times)
 
 
 def run(url: str, redis_url: str | None, rate: float, rows: int, folder: Path) -> tuple[float, int]:
@@ -103,18 +143,174 @@ def run(url: str, redis_url: str | None, rate: float, rows: int, folder: Path) -
     return time.perf_counter() - started, failed
 
 
+def cli(env: dict[str, str], *args: str, **options: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "plaid_link_async", *args], env=env, **options)
+
+
+def worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return cli(
+        env, "worker", "--concurrency", "25", "--sweep-seconds", "2", "--grace", "1",
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def meta(url: str, name: str, field: str) -> int:
+    """A campaign's count, 0 while Redis restarts."""
+    try:
+        value = redis_client(url).hget(f"plaid-link:campaign:{name}:meta", field)
+    except Exception:
+        return 0
+    return int(value or 0)
+
+
+def campaign(url: str, limit: int, rows: int, folder: Path) -> dict[str, float]:
+    """One campaign through a SIGKILLed worker and a Redis restart."""
+    aof = folder / "aof"
+    aof.mkdir(exist_ok=True)
+    port = free_port()
+    redis, redis_url = start_redis(aof, port, appendonly=True)
+    env = {**os.environ, "PLAID_CLIENT_ID": CLIENT, "PLAID_SECRET": SECRET}
+    env |= {"PLAID_BASE_URL": url, "PLAID_LINK_REDIS_URL": redis_url}
+    env.pop("PLAID_ENV", None)
+    control(url, "POST", "reset")
+    users = folder / "campaign.csv"
+    users.write_text(
+        "user_id,phone_number\n" + "".join(f"c{n},+1415{n:07d}\n" for n in range(rows))
+    )
+    workers = [worker(env) for _ in range(4)]
+    started = time.perf_counter()
+    feeder = cli(
+        env, "campaign", "start", "bench", "--input", str(users), "--client-name", "Bench",
+        "--hosted-link", "sms", "--max-per-second", f"{0.95 * limit:g}", "--job-timeout", "10",
+        "--wait", "--no-progress", stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while meta(redis_url, "bench", "done") < rows // 3:
+            time.sleep(0.1)
+        workers[0].send_signal(signal.SIGKILL)  # deliveries in flight
+        workers.append(worker(env))
+        while meta(redis_url, "bench", "done") < 2 * rows // 3:
+            time.sleep(0.1)
+        redis.terminate()  # writes its append-only file, then exits
+        redis.wait()
+        time.sleep(1.0)
+        redis, _ = start_redis(aof, port, appendonly=True)
+        feeder.wait(900)
+        seconds = time.perf_counter() - started
+        output = folder / "campaign.jsonl"
+        cli(env, "campaign", "export", "bench", "--output", str(output),
+            stderr=subprocess.DEVNULL).wait(120)  # fmt: skip
+        lines = [json.loads(line) for line in output.read_text().splitlines()]
+        client = redis_client(redis_url)
+        results = client.memory_usage("plaid-link:campaign:bench:results") or 0
+        # saq keeps a finished job 60 s (its ttl) for its own bookkeeping: memory that
+        # a campaign holds for its last minute of rows, not for every row.
+        jobs = list(client.scan_iter("saq:job:plaid-link-campaigns:*", count=1000))
+        job_bytes = sum(client.memory_usage(key) or 0 for key in jobs)
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.terminate()
+        for process in workers:
+            process.wait()
+        redis.terminate()
+        redis.wait()
+    messages = control(url, "GET", "messages")
+    assert isinstance(messages, list)
+    texts = Counter(message["client_user_id"] for message in messages)
+    limited = control(url, "GET", "rate_limited")
+    assert isinstance(limited, dict)
+    refused = limited.get("link_token_create", 0)
+    unknown = sum(1 for line in lines if "error" in line and "unknown" in str(line["error"]))
+    return {
+        "achieved": len(texts) / seconds / limit,
+        "refused": refused / (len(texts) + refused),
+        "lost": rows - len({line["row"] for line in lines}),
+        "twice": sum(1 for count in texts.values() if count > 1),
+        "unknown": unknown,
+        "failed": sum(1 for line in lines if "error" in line) - unknown,
+        "row_bytes": results / rows,
+        "jobs_kept": len(jobs),
+        "job_bytes": job_bytes / max(len(jobs), 1),
+        "seconds": seconds,
+    }
+
+
+def waiting(rows: int, folder: Path) -> dict[str, float]:
+    """`rows` rows waiting behind a full queue: Redis growth and the feeder's RSS."""
+    redis, redis_url = start_redis(folder)
+    env = {**os.environ, "PLAID_CLIENT_ID": CLIENT, "PLAID_SECRET": SECRET}
+    env |= {"PLAID_LINK_REDIS_URL": redis_url}
+    users = folder / "waiting.csv"
+    with users.open("w") as out:
+        out.write("user_id,phone_number\n")
+        for start in range(0, rows, 100_000):
+            out.write(
+                "".join(f"w{n},+1415{n:07d}\n" for n in range(start, min(rows, start + 100_000)))
+            )
+    client = redis_client(redis_url)
+    before = client.info("memory")["used_memory"]
+    feeder = cli(
+        env, "campaign", "start", "waiting", "--input", str(users), "--client-name", "Bench",
+        "--hosted-link", "sms", "--max-per-second", "45", stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    peak = 0
+    fed, steady_since = 0, time.monotonic()
+    try:
+        while time.monotonic() - steady_since < 3.0:  # the queue full, the feeder waiting
+            peak = max(peak, rss_kib(feeder.pid))
+            now = meta(redis_url, "waiting", "fed")
+            if now != fed:
+                fed, steady_since = now, time.monotonic()
+            time.sleep(0.1)
+        queued = client.llen("saq:plaid-link-campaigns:queued")
+        after = client.info("memory")["used_memory"]
+        peak = max(peak, rss_kib(feeder.pid), hwm_kib(feeder.pid))
+    finally:
+        feeder.terminate()  # SIGTERM lets go of the campaign, as Ctrl-C does
+        feeder.wait(30)
+        redis.terminate()
+        redis.wait()
+    return {
+        "queued": queued,
+        "growth_mb": (after - before) / 1e6,
+        "per_job": (after - before) / max(queued, 1),
+        "rss_mb": peak / 1024,
+    }
+
+
+def rss_kib(pid: int) -> int:
+    return _status_kib(pid, "VmRSS")
+
+
+def hwm_kib(pid: int) -> int:
+    return _status_kib(pid, "VmHWM")
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--limit", type=int, default=50, help="Plaid's limit L, per second")
     parser.add_argument("--rows", type=int, default=300, help="rows per process")
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--campaign-rows", type=int, default=1500, help="0: no campaign")
+    parser.add_argument("--waiting-rows", type=int, default=1_000_000, help="0: not measured")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     redis, redis_url = start_redis(folder)
     fake, url = start_fake(args.limit, args.latency_ms)
     rate = 0.95 * args.limit
-    figures: dict[str, list[tuple[float, float, int]]] = {"shared": [], "alone": []}
+    figures: dict[str, list[tuple[float, float, int, float]]] = {"shared": [], "alone": []}
     try:
         for _ in range(args.rounds):
             for name, redis_for in (("shared", redis_url), ("alone", None)):
@@ -124,28 +320,72 @@ def main() -> None:
                 assert isinstance(counts, dict)
                 limited = counts.get("link_token_create", 0)
                 requests = 4 * args.rows + limited  # each 429 is one more request
-                achieved = (4 * args.rows - failed) / seconds / args.limit
-                figures[name].append((achieved, limited / requests, failed))
+                created = 4 * args.rows - failed
+                span = calls_span(url)
+                achieved = created / span / args.limit  # while the calls ran
+                started_too = created / seconds / args.limit  # with the processes' start-up
+                figures[name].append((achieved, limited / requests, failed, started_too))
+        redis.terminate()
+        redis.wait()
+        run_campaign = (
+            campaign(url, args.limit, args.campaign_rows, folder) if args.campaign_rows else None
+        )
+        queue = waiting(args.waiting_rows, folder) if args.waiting_rows else None
     finally:
         fake.terminate()
-        redis.terminate()
+        if redis.poll() is None:
+            redis.terminate()
         fake.wait()
         redis.wait()
         shutil.rmtree(folder, ignore_errors=True)
     print(
-        f"4 processes x {args.rows} rows, Plaid's limit L = {args.limit}/s, each asked for "
-        f"{rate:g}/s, {args.latency_ms:g} ms latency, {args.rounds} rounds"
+        f"1. 4 processes x {args.rows} rows, Plaid's limit L = {args.limit}/s, each asked "
+        f"for {rate:g}/s, {args.latency_ms:g} ms latency, {args.rounds} rounds"
     )
     for name, rounds in figures.items():
         achieved = [r[0] for r in rounds]
         shares = [r[1] for r in rounds]
+        with_start = statistics.median(r[3] for r in rounds)
         print(
             f"  {name:6} achieved {statistics.median(achieved):.2f} L "
-            f"(rounds {min(achieved):.2f}-{max(achieved):.2f}); 429s "
+            f"(rounds {min(achieved):.2f}-{max(achieved):.2f}; {with_start:.2f} L counting "
+            f"the processes' start-up); 429s "
             f"{statistics.median(shares):.1%} of creates ({min(shares):.1%}-{max(shares):.1%}); "
             f"rows failed {sum(r[2] for r in rounds)}"
         )
-    print("goal (shared): at least 0.90 L, at most 1% answered 429")
+    print("   goal (shared): at least 0.90 L, at most 1% answered 429")
+    if run_campaign is not None:
+        c = run_campaign
+        print(
+            f"2. campaign of {args.campaign_rows} Hosted Link rows, 4 workers, one SIGKILLed "
+            f"and Redis restarted: {c['seconds']:.0f} s, {c['achieved']:.2f} L, "
+            f"429s {c['refused']:.1%}; rows lost {c['lost']:.0f}, users texted twice "
+            f"{c['twice']:.0f}, unknown deliveries {c['unknown']:.0f}, other failures "
+            f"{c['failed']:.0f}; Redis {c['row_bytes']:.0f} B a finished row (its result), "
+            f"and {c['jobs_kept']:.0f} finished jobs of {c['job_bytes']:.0f} B kept for "
+            "saq's 60 s"
+        )
+        print("   goal: 0 lost, 0 texted twice")
+    if queue is not None:
+        print(
+            f"3. {args.waiting_rows:,} rows waiting, {queue['queued']:.0f} jobs queued: Redis "
+            f"grew {queue['growth_mb']:.1f} MB ({queue['per_job']:.0f} B a queued job); "
+            f"feeder peak RSS {queue['rss_mb']:.0f} MB"
+        )
+        print("   goal: Redis at most 32 MB, feeder at most 100 MB")
+    shared = statistics.median(r[0] for r in figures["shared"]) * args.limit
+    hours = 1_000_000 / shared / 3600
+    print(f"1,000,000 rows at the shared rate ({shared:.1f}/s): {hours:.1f} hours", end="")
+    if run_campaign is not None and queue is not None:
+        results_mb = 1_000_000 * run_campaign["row_bytes"] / 1e6
+        kept_mb = 60 * shared * run_campaign["job_bytes"] / 1e6
+        print(
+            f"; Redis at the end {results_mb:.0f} MB of results (Hosted Link rows), plus "
+            f"{queue['growth_mb']:.0f} MB for the queue while it is full and "
+            f"{kept_mb:.0f} MB of jobs saq keeps for a minute"
+        )
+    else:
+        print()
 
 
 if __name__ == "__main__":

@@ -11,12 +11,16 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ._cli_input import check_encoding, command_line, read_rows
+
+#: `campaign start`'s exit code after SIGTERM: 128 + 15, as a shell reports it.
+EXIT_TERMINATED: Final = 143
 
 
 def _redis_url(args: Any) -> str:
@@ -60,9 +64,9 @@ def fingerprint(path: Path) -> str:
 def start(args: Any, defaults: Any) -> int:
     """Feed campaign NAME from --input; with --wait, until every row has a result."""
     from redis.asyncio import Redis
-    from saq import Queue
 
     from .fleet._campaign import QUEUE, feed, status
+    from .fleet._queue import CampaignQueue
 
     if args.max_queued < 1:
         from ._exceptions import ConfigurationError
@@ -75,8 +79,13 @@ def start(args: Any, defaults: Any) -> int:
     progress = WaitProgress(sys.stderr, args.name) if show else None
 
     async def run() -> int:
+        # SIGTERM (a container stopped, a deploy) stops the feeding as Ctrl-C does: the
+        # campaign is let go at once rather than held until its lease runs out.
+        main = asyncio.current_task()
+        assert main is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
         redis = Redis.from_url(url)
-        queue = Queue.from_url(url, name=QUEUE)
+        queue = CampaignQueue.from_url(url, name=QUEUE)
         watching = asyncio.ensure_future(_watch(redis, args.name, progress)) if progress else None
 
         async def feed_all() -> int:
@@ -123,7 +132,7 @@ def start(args: Any, defaults: Any) -> int:
 
     try:
         return asyncio.run(run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError) as stopped:
         if progress is not None:
             progress.close()
         # Ctrl-C stops the feeding only: the jobs queued stay, and the workers go on.
@@ -131,7 +140,9 @@ def start(args: Any, defaults: Any) -> int:
             "interrupted; the rows queued are still worked on. To feed the rest, run the "
             f"same command again: {command_line()}"
         )
-        raise
+        if isinstance(stopped, KeyboardInterrupt):
+            raise
+        return EXIT_TERMINATED
 
 
 def _say(text: str, progress: WaitProgress | None = None) -> None:
@@ -202,22 +213,11 @@ async def _queue_busy(queue: Any) -> bool:
 
 
 async def _patiently(read: Any, patience: float = 120.0) -> Any:
-    """`await read()`, again while Redis is restarting (connection refused, reset)."""
-    from redis.exceptions import ConnectionError as RedisDown
-    from redis.exceptions import TimeoutError as RedisSlow
+    """`await read()`, again while Redis is restarting, saying so once."""
+    from .fleet._campaign import patiently
 
-    deadline = time.monotonic() + patience
-    said = False
-    while True:
-        try:
-            return await read()
-        except (RedisDown, RedisSlow):
-            if time.monotonic() > deadline:
-                raise
-            if not said:
-                _say("Redis unreachable; waiting for it")
-                said = True
-            await asyncio.sleep(1.0)
+    until = asyncio.get_running_loop().time() + patience
+    return await patiently(read, until, lambda: _say("Redis unreachable; waiting for it"))
 
 
 def show_status(args: Any) -> int:

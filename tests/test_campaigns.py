@@ -263,8 +263,9 @@ async def test_a_429_storm_slows_the_campaign_and_fails_no_row(
         assert len(fake.requests_for("link_token_create")) == 60 + refused
 
 
+@pytest.mark.parametrize(("stop_signal", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 async def test_a_feeder_interrupted_by_ctrl_c_resumes_where_it_stopped(
-    fake: FakePlaidServer, redis: RedisServer, tmp_path: Path
+    fake: FakePlaidServer, redis: RedisServer, tmp_path: Path, stop_signal: int, code: int
 ) -> None:
     from redis.asyncio import Redis
 
@@ -279,9 +280,9 @@ async def test_a_feeder_interrupted_by_ctrl_c_resumes_where_it_stopped(
         )  # fmt: skip
         while len(fake.requests_for("link_token_create")) < 8:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        feeder.send_signal(signal.SIGINT)  # Ctrl-C, while it waits for room in the queue
+        feeder.send_signal(stop_signal)  # Ctrl-C or a stop, while it waits for room
         _, err = await asyncio.wait_for(feeder.communicate(), 30)
-        assert feeder.returncode == 130
+        assert feeder.returncode == code
         assert "interrupted; the rows queued are still worked on" in err.decode()
         assert "run the same command again: plaid-link campaign start halt" in err.decode()
         client = Redis.from_url(redis.url)
@@ -290,8 +291,8 @@ async def test_a_feeder_interrupted_by_ctrl_c_resumes_where_it_stopped(
             assert int(await client.hget("plaid-link:campaign:halt:meta", "fed")) < 40
         finally:
             await client.aclose()
-        code, _, err2 = await cli(fake, redis, *start, "--wait")
-        assert code == 0, err2
+        resumed, _, err2 = await cli(fake, redis, *start, "--wait")
+        assert resumed == 0, err2
         assert "40 rows: 40 created, 0 failed" in err2
     finally:
         await stop(process)
@@ -316,3 +317,28 @@ async def test_waiting_on_a_terminal_draws_a_bar_over_every_row(
     assert "100%" in screen
     assert "25 rows: 25 created, 0 failed" in screen
     assert SECRET not in screen
+
+
+async def test_redis_calls_wait_out_a_restart_and_give_up_at_their_deadline(
+    redis: RedisServer,
+) -> None:
+    from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    from plaid_link_async.fleet._campaign import patiently
+
+    client = Redis.from_url(redis.url)
+    loop = asyncio.get_running_loop()
+    waits: list[str] = []
+    try:
+        redis.stop()
+        back = loop.call_later(1.0, redis.start)
+        answer = await patiently(client.ping, loop.time() + 20, lambda: waits.append("w"))
+        assert answer is True
+        assert waits == ["w"]  # said once, however many tries
+        back.cancel()
+        redis.stop()
+        with pytest.raises(RedisDown):
+            await patiently(client.ping, loop.time() + 0.6)
+    finally:
+        await client.aclose()

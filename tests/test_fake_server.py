@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from typing import Any
 
@@ -109,9 +110,15 @@ async def test_unknown_paths_are_not_found(fake_plaid: FakePlaidServer) -> None:
     status, answer = await _post(fake_plaid, "/item/get", {})
     assert status == 404
     _assert_plaid_error(answer, "INVALID_REQUEST", "NOT_FOUND")
-    assert fake_plaid.requests[0] == RecordedRequest(
-        endpoint=None, path="/item/get", headers=fake_plaid.requests[0].headers, body={}
+    [recorded] = fake_plaid.requests
+    assert recorded == RecordedRequest(
+        endpoint=None,
+        path="/item/get",
+        headers=recorded.headers,
+        body={},
+        received_at=recorded.received_at,
     )
+    assert abs(recorded.received_at - time.time()) < 60
 
 
 async def test_tokens_are_remembered_and_reset_forgets_them(fake_plaid: FakePlaidServer) -> None:

@@ -25,8 +25,9 @@ import asyncio
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from typing import Any, Final
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -42,8 +43,11 @@ MAX_QUEUED: Final = 10_000
 #: A job's lease: a job whose worker has not finished it by then is run again.
 JOB_TIMEOUT: Final = 120
 _FEEDER_LEASE_MS: Final = 30_000
+T = TypeVar("T")
 #: The share of a job's lease a row keeps trying through Plaid's 429s before failing.
 RATE_LIMIT_PATIENCE: Final = 0.5
+#: Seconds between tries of a Redis call while Redis is restarting.
+REDIS_RETRY_SECONDS: Final = 0.5
 
 
 class CampaignError(PlaidLinkError, ValueError):
@@ -169,15 +173,48 @@ def with_hosted_link(request: LinkTokenCreateRequest, method: str) -> LinkTokenC
     return attrs.evolve(request, hosted_link=LinkTokenCreateHostedLink(delivery_method=method))
 
 
+# One row's result, its counts and the end of its delivery mark, together: a Redis
+# restart between them would leave a result uncounted, and `--wait` waiting forever.
+# KEYS: results, meta, inflight. ARGV: the row, its line, 1 if the line is an error.
+_RECORD: Final = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[2], 'done', 1)
+if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[2], 'failed', 1) end
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
+"""
+
+
 async def record(redis: Any, name: str, row: int, line: dict[str, Any]) -> bool:
     """Keep `line` as `row`'s result unless it has one; True if this one was kept."""
     names = keys(name)
-    if not await redis.hsetnx(names["results"], row, json.dumps(line, separators=(",", ":"))):
-        return False
-    await redis.hincrby(names["meta"], "done", 1)
-    if "error" in line:
-        await redis.hincrby(names["meta"], "failed", 1)
-    return True
+    text = json.dumps(line, separators=(",", ":"))
+    failed = "1" if "error" in line else "0"
+    kept = await redis.eval(
+        _RECORD, 3, names["results"], names["meta"], names["inflight"], row, text, failed
+    )
+    return bool(kept)
+
+
+async def patiently(
+    call: Callable[[], Awaitable[T]], until: float, on_wait: Callable[[], Any] | None = None
+) -> T:
+    """`await call()`, and again while Redis restarts (refused, reset, timed out), until
+    the loop's clock reads `until`; `on_wait` is called once, at the first wait."""
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisSlow
+
+    waited = False
+    while True:
+        try:
+            return await call()
+        except (RedisDown, RedisSlow):
+            if asyncio.get_running_loop().time() >= until:
+                raise
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
+            await asyncio.sleep(REDIS_RETRY_SECONDS)
 
 
 # -- the worker -----------------------------------------------------------------------------
@@ -192,34 +229,52 @@ async def link_row(
     fp: str,
     request: dict[str, Any],
 ) -> None:
-    """The saq task: one row's token (and delivery), its result recorded in Redis."""
+    """The saq task: one row's token (and delivery), its result recorded in Redis.
+
+    Every Redis call waits out a Redis restart, up to 90% of the job's lease: a result
+    in hand is recorded rather than lost, and a delivery made is never left unknown for
+    want of Redis.
+    """
     redis = ctx["redis"]
     names = keys(campaign)
-    if await redis.hexists(names["results"], row):
+    job = ctx.get("job")
+    lease = float(getattr(job, "timeout", None) or JOB_TIMEOUT)
+    now = asyncio.get_running_loop().time
+    started = now()
+    until = started + 0.9 * lease
+
+    async def redis_call(method: str, *args: Any) -> Any:
+        return await patiently(lambda: getattr(redis, method)(*args), until)
+
+    if await redis_call("hexists", names["results"], row):
         return
-    meta = await redis.hmget(names["meta"], ["state", "rate"])
+    meta = await redis_call("hmget", names["meta"], ["state", "rate"])
     if meta[0] == b"cancelled":
         return
     model = from_dict(LinkTokenCreateRequest, request)
     hosted = model.hosted_link is not None and model.hosted_link.delivery_method is not None
-    if hosted and not await redis.hsetnx(names["inflight"], row, ctx.get("worker", "worker")):
-        failure = UnknownDelivery(
-            "the delivery's state is unknown: its worker stopped mid-call, so it was not "
-            "sent again; check the user's Link webhooks before sending another"
-        )
-        await record(redis, campaign, row, journal_line(row, user_id, fp, error=failure))
-        return
+    if hosted:
+        # This run's own mark: a mark set by a call whose answer a restart cut off is
+        # known as ours when the call is tried again.
+        mine = f"{ctx.get('worker', 'worker')}:{uuid.uuid4().hex}".encode()
+        await redis_call("hsetnx", names["inflight"], row, mine)
+        if await redis_call("hget", names["inflight"], row) != mine:
+            failure = UnknownDelivery(
+                "the delivery's state is unknown: its worker stopped mid-call, so it was "
+                "not sent again; check the user's Link webhooks before sending another"
+            )
+            line = journal_line(row, user_id, fp, error=failure)
+            await patiently(lambda: record(redis, campaign, row, line), until)
+            return
     plaid = await ctx["sessions"](float(meta[1] or 0) or None)
-    job = ctx.get("job")
     # A 429 is Plaid saying "not yet", never "no": the row waits its turn (the shared
     # limiter has slowed the fleet) for up to half its lease, rather than failing.
-    patience = RATE_LIMIT_PATIENCE * (getattr(job, "timeout", None) or JOB_TIMEOUT)
-    give_up_at = asyncio.get_running_loop().time() + patience
+    give_up_at = started + RATE_LIMIT_PATIENCE * lease
     while True:
         try:
             created = await plaid.link_token_create(model)
         except RateLimitError as error:
-            if asyncio.get_running_loop().time() < give_up_at:
+            if now() < give_up_at:
                 continue
             line = journal_line(row, user_id, fp, error=error)
         except PlaidLinkError as error:
@@ -227,9 +282,7 @@ async def link_row(
         else:
             line = journal_line(row, user_id, fp, created=created)
         break
-    await record(redis, campaign, row, line)
-    if hosted:
-        await redis.hdel(names["inflight"], row)
+    await patiently(lambda: record(redis, campaign, row, line), until)
 
 
 def worker_settings(
@@ -242,9 +295,10 @@ def worker_settings(
     """Keyword arguments for `saq.Worker`: the queue, `link_row`, and hooks that keep one
     `AsyncLinkSession` per campaign rate (made by `make_session(rate)`) per process."""
     from redis.asyncio import Redis
-    from saq import Queue
 
-    queue = Queue.from_url(redis_url, name=QUEUE)
+    from ._queue import CampaignQueue
+
+    queue = CampaignQueue.from_url(redis_url, name=QUEUE)
     sessions: dict[float | None, Any] = {}
 
     async def session_for(rate: float | None) -> Any:
@@ -362,10 +416,11 @@ async def start_campaign(
         CampaignError: another process feeds the campaign, or it had another input.
     """
     from redis.asyncio import Redis
-    from saq import Queue
+
+    from ._queue import CampaignQueue
 
     redis = Redis.from_url(redis_url)
-    queue = Queue.from_url(redis_url, name=QUEUE)
+    queue = CampaignQueue.from_url(redis_url, name=QUEUE)
     try:
         return await feed(
             redis,
@@ -390,10 +445,11 @@ async def campaign_status(redis_url: str, name: str) -> dict[str, Any]:
         CampaignError: there is no such campaign.
     """
     from redis.asyncio import Redis
-    from saq import Queue
+
+    from ._queue import CampaignQueue
 
     redis = Redis.from_url(redis_url)
-    queue = Queue.from_url(redis_url, name=QUEUE)
+    queue = CampaignQueue.from_url(redis_url, name=QUEUE)
     try:
         counts = await status(redis, name)
         counts["queued"] = await queue.count("queued")

@@ -83,6 +83,8 @@ class RecordedRequest:
     path: str
     headers: Mapping[str, str]
     body: Any
+    received_at: float = 0.0
+    """When it arrived, in seconds since the epoch (`time.time()`)."""
 
 
 class _Reply(Exception):
@@ -589,6 +591,7 @@ class FakePlaidServer:
                     for key, value in request.headers.items()
                 },
                 body=_mask_body_secret(body),
+                received_at=time.time(),
             )
         )
         if self._max_recorded is not None and len(self.requests) > self._max_recorded:
