@@ -342,3 +342,37 @@ async def test_redis_calls_wait_out_a_restart_and_give_up_at_their_deadline(
             await patiently(client.ping, loop.time() + 0.6)
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize("ours", [False, True])
+async def test_saqs_sweep_waits_5_s_for_each_stuck_job_and_the_campaign_queue_does_not(
+    redis: RedisServer, ours: bool
+) -> None:
+    # What docs/scaling-out.md says of saq: its sweep waits 5 s for each stuck job's
+    # worker to abort it, one job after another.
+    import time
+
+    from saq import Status
+    from saq.queue.redis import RedisQueue
+
+    from plaid_link_async.fleet._queue import CampaignQueue
+
+    kind = CampaignQueue if ours else RedisQueue
+    queue = kind.from_url(redis.url, name="sweep-check")
+    try:
+        for n in range(2):  # two jobs whose worker died mid-run, past their lease
+            await queue.enqueue("link_row", key=f"stuck-{n}", timeout=1, retries=2)
+            job = await queue.dequeue()
+            assert job is not None
+            job.started = int(time.time() * 1000) - 5_000
+            await job.update(status=Status.ACTIVE)
+        started = time.monotonic()
+        swept = await queue.sweep()
+        took = time.monotonic() - started
+    finally:
+        await queue.disconnect()
+    assert len(swept) == 2
+    if ours:
+        assert took < 3.0
+    else:
+        assert took >= 9.5  # 5 s, twice
