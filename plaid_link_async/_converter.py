@@ -9,6 +9,7 @@ field, so only broken bodies pay for the detail.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import reprlib
 from collections.abc import Callable
@@ -112,6 +113,9 @@ class _StructureWriter:
             assert plan.model is not None
             hook = self.name("model", converter.get_structure_hook(plan.model))
             lines.append(f"{indent}{var} = {hook}({var}, None)")
+        elif kind == Kind.UNION:
+            fn = self.name("union", _union_structurer(plan))
+            lines.append(f"{indent}{var} = {fn}({var})")
         elif kind == Kind.LIST:
             assert plan.item is not None
             lines.append(f"{indent}if {var}.__class__ is not list: raise _Invalid")
@@ -196,11 +200,65 @@ def _item_structurer(item: TypePlan) -> Callable[[Any], Any]:
     return compile_function("structure", "\n".join(writer.lines) + "\n", writer.ns)
 
 
+def _union_structurer(plan: TypePlan) -> Callable[[Any], Any]:
+    """The fast path of a union: the member its tag names, or the first member that
+    fits. Anything else (an unknown tag, none, no member fitting) is left to the
+    tolerant read, which keeps it as the plain dict and says so, or to strict's error."""
+    one_of = plan.one_of
+    assert one_of is not None
+    tag = one_of.tag
+    if tag is not None:
+        hooks: dict[Any, Callable[[Any, Any], Any]] = {}
+
+        def structure_tagged(value: Any) -> Any:
+            if value.__class__ is not dict:
+                raise _Invalid
+            name = value.get(tag)
+            hook = hooks.get(name)
+            if hook is None:
+                cls = one_of.mapping.get(name) if name.__class__ is str else None
+                if cls is None:
+                    raise _Invalid
+                # Looked up on first use: a member may hold this union again.
+                hook = hooks[name] = converter.get_structure_hook(cls)
+            return hook(value, None)
+
+        return structure_tagged
+    tries: list[Callable[[Any], Any]] = []
+
+    def structure_first(value: Any) -> Any:
+        if not tries:
+            tries.extend(
+                _item_structurer(variant) for variant in plan.variants if variant.kind != Kind.DICT
+            )
+        for attempt in tries:
+            try:
+                return attempt(value)
+            except _FAST_ERRORS:
+                continue
+        raise _Invalid
+
+    return structure_first
+
+
 # -- unstructuring (models -> JSON) ----------------------------------------------------
 
 
 def _value_of(member: Any) -> Any:
     return member.value if isinstance(member, enum.Enum) else member
+
+
+def _unstructure_member(value: Any) -> Any:
+    """One union member as JSON, by what it is: the union's plan does not say which."""
+    if isinstance(value, Model):
+        return to_dict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.datetime):
+        return _datetimes.format_datetime(value)
+    if isinstance(value, datetime.date):
+        return _datetimes.format_date(value)
+    return value  # a dict kept as sent, or a scalar
 
 
 def _item_unstructurer(plan: TypePlan) -> Callable[[Any], Any] | None:
@@ -216,6 +274,8 @@ def _item_unstructurer(plan: TypePlan) -> Callable[[Any], Any] | None:
     elif kind == Kind.MODEL:
         assert plan.model is not None
         inner = converter.get_unstructure_hook(plan.model)
+    elif kind == Kind.UNION:
+        inner = _unstructure_member
     elif kind == Kind.LIST:
         assert plan.item is not None
         each = _item_unstructurer(plan.item)
@@ -311,6 +371,8 @@ def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | No
             found = _find_problem(plan.item, item, f"{path}[{index}]")
             if found:
                 return found
+    if kind == Kind.UNION:
+        return _union_problem(plan, value, path)
     if kind == Kind.MODEL:
         if value.__class__ is not dict:
             return path, f"expected {expected}, got {got}"
@@ -331,6 +393,29 @@ def _find_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | No
             if key not in known and not nesting_within(item):
                 return (f"{path}.{key}" if path else str(key)), f"unknown field {_TOO_DEEP}"
     return None
+
+
+def _union_problem(plan: TypePlan, value: Any, path: str) -> tuple[str, str] | None:
+    one_of = plan.one_of
+    assert one_of is not None
+    if one_of.tag is not None:
+        if value.__class__ is not dict:
+            return path, f"expected {plan.describe()}, got {json_type(value)}"
+        member = plan.member(value)
+        if member is None:
+            where = f"{path}.{one_of.tag}" if path else one_of.tag
+            if one_of.tag not in value:
+                return where, "is missing: it says which kind of object this is"
+            return where, _unknown_tag(value.get(one_of.tag), one_of.mapping)
+        return _find_problem(member, value, path)
+    if any(_find_problem(v, value, path) is None for v in plan.variants if v.kind != Kind.DICT):
+        return None
+    return path, f"expected {plan.describe()}, got {json_type(value)}"
+
+
+def _unknown_tag(value: Any, mapping: Any) -> str:
+    known = ", ".join(mapping)
+    return f"{snippet(value)} is not a kind this library knows (known: {known})"
 
 
 _TOO_DEEP: Final = f"nested deeper than {MAX_NESTING} levels"

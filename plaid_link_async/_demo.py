@@ -64,14 +64,25 @@ async def run_demo(say: Callable[[str], None] = print) -> None:
                 for line in retries:
                     say(f"   retry: {line}")
 
-                fake.eligible_phone_numbers.add("+14155550011")
-                eligible = await plaid.link_profile_eligibility_check(
-                    m.LinkProfileEligibilityCheckRequest(
-                        link_session_id=sessions[0].link_session_id if sessions else "none",
-                        user=m.LinkProfileEligibilityCheckUser(phone_number="+14155550011"),
+                texted = await plaid.link_token_create(
+                    m.LinkTokenCreateRequest(
+                        client_name="Demo App",
+                        language="en",
+                        country_codes=[m.CountryCode.US],
+                        user=m.LinkTokenCreateRequestUser(
+                            client_user_id="user-42", phone_number="+14155550011"
+                        ),
+                        products=[m.Products.AUTH],
+                        hosted_link=m.LinkTokenCreateHostedLink(
+                            delivery_method=m.HostedLinkDeliveryMethod.SMS
+                        ),
                     )
                 )
-                say(f"3. eligibility_check   -> profile_matches={eligible.profile_matches}")
+                [message] = fake.sent_messages()
+                say(
+                    f"3. Hosted Link by SMS  -> {message.to} texted {texted.hosted_link_url} "
+                    "(sent once: a create that texts is never retried blindly)"
+                )
 
                 fake.register_correlation_id("corr-demo-1", created.link_token)
                 exchanged = await plaid.link_oauth_correlation_id_exchange(

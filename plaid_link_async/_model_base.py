@@ -88,3 +88,17 @@ class Model:
 
 #: The one empty `ExtraFields`, shared by every model without unknown keys.
 NO_EXTRA: Final = cast("ExtraFields", attrs.fields(Model).extra.default)
+
+
+@attrs.frozen(eq=False)
+class OneOf:
+    """How the converter tells the members of a contract union (`oneOf`/`anyOf`) apart.
+
+    With a `tag`, by the value of that property, through `mapping` (value to member
+    class); a value it does not map, or none, is kept as the plain dict (and is drift).
+    Without one, by trying each member in turn. Carried in the union's `Annotated`
+    alias in `models`; compared by identity, so that the alias stays hashable.
+    """
+
+    tag: str | None = None
+    mapping: Mapping[str, type[Any]] = attrs.field(factory=dict)

@@ -246,7 +246,43 @@ def _value(plan: TypePlan, value: Any, path: str, name: str | int | None, readin
     if kind == Kind.MODEL:
         assert plan.model is not None
         return _model(plan.model, value, _join(path, name), reading)
+    if kind == Kind.UNION:
+        return _member(plan, value, path, name, reading)
     if not nesting_within(value):  # a free-form value, kept as sent: bounded like extras
         reading.drift(path, name, _TOO_DEEP)
         return None
     return value
+
+
+def _member(
+    plan: TypePlan, value: Any, path: str, name: str | int | None, reading: _Reading
+) -> Any:
+    """A union's value: the member its tag names, read tolerantly; else the first member
+    it fits. One it does not fit (a tag newer than the models, or none) is kept as the
+    plain dict where the union allows, and is drift either way."""
+    one_of = plan.one_of
+    assert one_of is not None
+    if one_of.tag is not None:
+        if value.__class__ is not dict:
+            reading.drift(path, name, f"expected {plan.describe()}, got {_json_type(value)}")
+            return None
+        member = plan.member(value)
+        if member is not None:
+            return _value(member, value, path, name, reading)
+        tag = one_of.tag
+        known = tag in value
+        problem = f"`{tag}` {_snippet(value.get(tag))} is unknown" if known else f"has no `{tag}`"
+    else:
+        for variant in plan.variants:
+            if variant.kind == Kind.DICT:
+                continue
+            trial = _Reading(reading.deadline)  # the read's own deadline bounds the tries
+            found = _value(variant, value, path, name, trial)
+            if not trial.count:
+                return found
+        problem = f"fits none of: {plan.describe().removeprefix('one of: ')}"
+    if plan.keeps_unknown and value.__class__ is dict and nesting_within(value):
+        reading.drift(path, name, f"{problem}; kept as a dict")
+        return value
+    reading.drift(path, name, problem)
+    return None

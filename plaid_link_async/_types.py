@@ -15,7 +15,7 @@ from typing import Any, Final, Union
 
 import attrs
 
-from ._model_base import Model
+from ._model_base import Model, OneOf
 
 
 class Kind(str, enum.Enum):
@@ -32,6 +32,7 @@ class Kind(str, enum.Enum):
     ENUM = "enum"  # a string, with the values the contract knows
     MODEL = "model"
     LIST = "list"
+    UNION = "union"  # one of several members (a contract `oneOf`), see `OneOf`
 
 
 _SCALARS: Final[Mapping[Any, Kind]] = {
@@ -54,12 +55,32 @@ class TypePlan:
     enum: type[enum.Enum] | None = None  # Kind.ENUM: the enum whose values are known
     model: type[Model] | None = None  # Kind.MODEL: the class
     item: TypePlan | None = None  # Kind.LIST: the element type
+    # Kind.UNION: the members in order (a trailing DICT keeps an unknown member), and how
+    # they are told apart.
+    variants: tuple[TypePlan, ...] = ()
+    one_of: OneOf | None = None
 
     def describe(self) -> str:
         """A short name for messages: `a string`, `a list`, `a LinkEvent object`."""
         if self.kind == Kind.MODEL and self.model is not None:
             return f"a {self.model.__name__} object"
+        if self.kind == Kind.UNION:
+            if self.one_of is not None and self.one_of.tag is not None:
+                return f"an object with `{self.one_of.tag}`"
+            return "one of: " + ", ".join(variant.describe() for variant in self.variants)
         return _DESCRIPTIONS[self.kind]
+
+    def member(self, value: Any) -> TypePlan | None:
+        """Kind.UNION with a tag: the member `value` (an object) names, if it names one."""
+        assert self.one_of is not None
+        assert self.one_of.tag is not None
+        cls = self.one_of.mapping.get(value.get(self.one_of.tag))
+        return None if cls is None else TypePlan(Kind.MODEL, model=cls)
+
+    @property
+    def keeps_unknown(self) -> bool:
+        """Kind.UNION: whether a member it does not know is kept as the plain dict."""
+        return bool(self.variants) and self.variants[-1].kind == Kind.DICT
 
 
 _DESCRIPTIONS: Final = {
@@ -89,6 +110,14 @@ class FieldPlan:
 def plan_type(hint: Any) -> TypePlan:
     """The plan of one resolved annotation."""
     origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        one_of = next((m for m in hint.__metadata__ if isinstance(m, OneOf)), None)
+        if one_of is None:
+            return plan_type(hint.__origin__)
+        members = [arg for arg in typing.get_args(hint.__origin__) if arg is not type(None)]
+        nullable = len(members) < len(typing.get_args(hint.__origin__))
+        variants = tuple(plan_type(member) for member in members)
+        return TypePlan(Kind.UNION, nullable, variants=variants, one_of=one_of)
     if origin in (Union, types.UnionType):
         args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
         nullable = len(args) < len(typing.get_args(hint))
@@ -124,7 +153,7 @@ def plan_model(cls: type[Model]) -> tuple[FieldPlan, ...]:
 
 
 def _plan_fields(cls: type[Model]) -> tuple[FieldPlan, ...]:
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     return tuple(
         FieldPlan(
             name=field.name,

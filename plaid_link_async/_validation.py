@@ -104,7 +104,7 @@ def _unknown_in_value(
         for index, item in enumerate(value):
             if item is not None:
                 yield from _unknown_in_value(plan.item, item, f"{path}[{index}]")
-    elif plan.kind == Kind.MODEL and isinstance(value, Model):
+    elif plan.kind in (Kind.MODEL, Kind.UNION) and isinstance(value, Model):
         yield from _unknown_in_model(value, path)
 
 
@@ -203,6 +203,8 @@ def _value_checker(plan: TypePlan, meta: Mapping[str, Any], allow: bool) -> _Che
         assert plan.model is not None
         model = plan.model
         return lambda value: isinstance(value, model) and _model_checker(model, allow)(value)
+    if kind == Kind.UNION:
+        return lambda value: not list(_check_union(plan, value, "", allow))
     if kind in (Kind.INT, Kind.FLOAT):
         return lambda value: (
             _wrong_type(plan, value) is None
@@ -236,6 +238,9 @@ def _check_value(
         if not plan.nullable and plan.kind != Kind.ANY:
             yield FieldError(path, "must not be null")
         return
+    if plan.kind == Kind.UNION:
+        yield from _check_union(plan, value, path, allow)
+        return
     wrong = _wrong_type(plan, value)
     if wrong:
         yield FieldError(path, wrong)
@@ -263,6 +268,24 @@ def _check_value(
             yield from _check_value(plan.item, item, f"{path}[{index}]", {}, allow)
     elif kind == Kind.MODEL:
         yield from _check_model(value, path, allow)
+
+
+def _check_union(plan: TypePlan, value: Any, path: str, allow: bool) -> Iterator[FieldError]:
+    """A union's value is one of its members: a member's model (checked as such), a
+    dict where the union keeps members it does not know, or a scalar member's type."""
+    if isinstance(value, Model):
+        if any(variant.model is type(value) for variant in plan.variants):
+            yield from _check_model(value, path, allow)
+            return
+    elif isinstance(value, Mapping):
+        if plan.keeps_unknown:
+            return
+    else:
+        for variant in plan.variants:
+            if variant.kind not in (Kind.MODEL, Kind.DICT) and not _wrong_type(variant, value):
+                yield from _check_value(variant, value, path, {}, allow)
+                return
+    yield FieldError(path, f"expected {plan.describe()}, got {type(value).__name__}")
 
 
 def _check_string(value: str, path: str, meta: Mapping[str, Any]) -> Iterator[FieldError]:

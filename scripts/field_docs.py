@@ -311,6 +311,21 @@ FIELD_DOCS: dict[str, str] = {
     "y": "The curve point's y coordinate, base64url-encoded.",
     "expired_at": "When the key expired, in Unix seconds; `None` while it is valid.",
     "profile_matches": "Whether Plaid holds a saved profile of this user that fits.",
+    # -- added with the Link flow contract of 1.778.0 ------------------------------------
+    "account_id": "Plaid's id of the account the webhook is about.",
+    "product": "Which CRA product this configuration is for; it tells the kinds apart.",
+    "version": "The version of the CRA product to run, as Plaid names it.",
+    "variants": "The LendScore variants to compute; `GENERALIST` must be among them.",
+    "num_i20s_uploaded": "How many I-20 forms the user uploaded.",
+    "session_group_id": "Groups related Layer sessions together.",
+    "cra_report_parameter": "What the CRA report made from this Link session covers.",
+    "scope": "Whose data the CRA report may draw on: Plaid's network, or this user only.",
+    "decision_stage": "Where in the lending decision the report is used.",
+    "include_identity_match": "Add identity match results to the report's products.",
+    "reason": "Why the Item will be disconnected.",
+    "disconnect_time": "When the Item is due to be disconnected.",
+    "consent_expiration_time": "When the user's consent for the Item runs out.",
+    "new_webhook_url": "The webhook URL now set for the Item.",
 }
 
 CLASS_FIELD_DOCS: dict[str, str] = {
@@ -415,8 +430,10 @@ CLASS_FIELD_DOCS: dict[str, str] = {
     "compute insights on (180 if unset).",
     "LinkTokenTransactions.days_requested": "Days of transaction history to fetch; more "
     "takes longer.",
-    "CraCheckReportVerificationGetEmploymentRefreshOptions.days_requested": "Days of data "
+    "CraCheckReportCreateEmploymentRefreshOptions.days_requested": "Days of data "
     "for the Employment Refresh report; at most 731.",
     "LinkTokenCreateRequestBaseReport.days_requested": "The most days of history the Base "
     "Report covers.",
+    "HostedMMDVerificationWebhook.status": "How the SMS micro-deposit verification ended: "
+    "`MANUALLY_VERIFIED` or `VERIFICATION_FAILED`.",
 }

@@ -31,11 +31,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "plaid_link_async"
-DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "plaid-link-flow-contract-2020-09-14_1.697.4.yml"
+DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "plaid-link-flow-contract-2020-09-14_1.778.0.yml"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from field_docs import CLASS_FIELD_DOCS, FIELD_DOCS  # noqa: E402
-from model_docstrings import DOCSTRINGS, OPERATION_DOCS, WEBHOOK_CODES  # noqa: E402
+from model_docstrings import (  # noqa: E402
+    DEPRECATIONS,
+    DOCSTRINGS,
+    OPERATION_DOCS,
+    WEBHOOK_CHOICES,
+    WEBHOOK_CODES,
+)
 
 # The session sends the credentials as headers; request models never carry them.
 CREDENTIAL_PROPERTIES = frozenset({"client_id", "secret"})
@@ -83,11 +89,26 @@ class AliasSchema:
 
 
 @dataclass
+class UnionSchema:
+    """A `oneOf`/`anyOf`: its members' types, told apart by `tag`'s value if it has one."""
+
+    name: str
+    members: list[str]
+    tag: str | None
+    mapping: dict[str, str]  # tag value -> member class name
+    nullable: bool
+    doc: str
+
+
+@dataclass
 class Operation:
     method: str
     path: str
     request: str
     response: str
+    #: `deprecated: true`, with the spec release that removed it (`x-removed-in`).
+    deprecated: bool = False
+    removed_in: str | None = None
 
 
 @dataclass
@@ -97,6 +118,7 @@ class Contract:
     enums: list[EnumSchema]
     aliases: list[AliasSchema]
     operations: list[Operation]
+    unions: list[UnionSchema] = field(default_factory=list)
     #: (webhook_type, webhook_code, schema name) of every webhook schema.
     webhooks: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -121,6 +143,8 @@ class Generator:
 
     def kind(self, name: str) -> str:
         schema = self.schemas[name]
+        if "oneOf" in schema or "anyOf" in schema:
+            return "union"
         if schema.get("type") == "object" or "properties" in schema:
             return "object"
         if schema.get("type") == "string" and "enum" in schema:
@@ -150,7 +174,7 @@ class Generator:
             schema = self.schemas[name]
             nullable = nullable or bool(schema.get("nullable", False))
             kind = self.kind(name)
-            if kind == "object":
+            if kind in ("object", "union"):
                 return name, nullable, {}
             if kind == "enum":
                 return f"{name} | str", nullable, {}
@@ -168,12 +192,17 @@ class Generator:
             )
             if spec_key in node
         }
+        if "oneOf" in node or "anyOf" in node:
+            union = self.union(where, node)
+            return render_union_type(union), nullable or union.nullable, constraints
         type_name = node.get("type")
         if type_name is None and not node:
             return "Any", nullable, constraints
         if type_name == "string":
             if "enum" in node:
-                constraints["one_of"] = tuple(str(v) for v in node["enum"])
+                # A null among the values is JSON null allowed, not a string "None".
+                constraints["one_of"] = tuple(str(v) for v in node["enum"] if v is not None)
+                nullable = nullable or None in node["enum"]
             fmt = node.get("format")
             if fmt == "date-time":
                 return "datetime.datetime", nullable, constraints
@@ -198,16 +227,23 @@ class Generator:
     # -- building -------------------------------------------------------------
 
     def build(self) -> Contract:
-        objects, enums, aliases = [], [], []
+        objects, enums, aliases, unions = [], [], [], []
         for name in sorted(self.schemas):
             schema = self.schemas[name]
             doc = docstring_for(name, self.kind(name))
             kind = self.kind(name)
             if kind == "object":
                 objects.append(ObjectSchema(name, self.fields(name, schema), doc))
+            elif kind == "union":
+                union = self.union(name, schema)
+                union.doc = doc
+                unions.append(union)
             elif kind == "enum":
-                values = [str(v) for v in schema["enum"]]
-                enums.append(EnumSchema(name, values, bool(schema.get("nullable")), doc))
+                # A null among the values is JSON null allowed: the field is `Enum | None`,
+                # never a member standing for it.
+                values = [str(v) for v in schema["enum"] if v is not None]
+                nullable = bool(schema.get("nullable")) or None in schema["enum"]
+                enums.append(EnumSchema(name, values, nullable, doc))
             else:
                 type_, nullable, _ = self.resolve(schema, name)
                 aliases.append(AliasSchema(name, type_, nullable, doc))
@@ -218,7 +254,46 @@ class Generator:
             aliases=aliases,
             operations=self.operations(),
             webhooks=self.webhooks(),
+            unions=unions,
         )
+
+    def union(self, name: str, schema: Mapping[str, Any]) -> UnionSchema:
+        """The union a `oneOf`/`anyOf` node makes; an object-only union also keeps a
+        member it does not know (a newer tag, or none) as the plain dict."""
+        parts = schema.get("oneOf") or schema.get("anyOf") or []
+        members: list[str] = []
+        nullable = bool(schema.get("nullable"))
+        objects = True
+        for index, part in enumerate(parts):
+            if part.get("type") == "null":
+                nullable = True
+                continue
+            type_, part_nullable, _ = self.resolve(part, f"{name}[{index}]")
+            nullable = nullable or part_nullable
+            objects = objects and type_ in self.schemas and self.kind(type_) == "object"
+            if type_ not in members:
+                members.append(type_)
+        if not members:
+            raise SpecError(f"{name}: a union without members")
+        discriminator = schema.get("discriminator") or {}
+        tag = discriminator.get("propertyName")
+        mapping: dict[str, str] = {}
+        if tag is not None:
+            if not objects:
+                raise SpecError(f"{name}: a discriminator over members that are not objects")
+            given = discriminator.get("mapping") or {}
+            for value, ref in given.items():
+                target = str(ref).removeprefix(_REF)
+                if target not in members:
+                    raise SpecError(f"{name}: discriminator maps {value!r} to a non-member")
+                mapping[str(value)] = target
+            # OpenAPI: a member the mapping leaves out is tagged with its schema name.
+            for member in members:
+                if member not in mapping.values():
+                    mapping[member] = member
+        if objects:
+            members.append("dict[str, Any]")
+        return UnionSchema(name, members, tag, mapping, nullable, "")
 
     def webhooks(self) -> list[tuple[str, str, str]]:
         """Every schema with `webhook_type` and `webhook_code`, with the pair it carries:
@@ -236,7 +311,22 @@ class Generator:
             if pair is None:
                 raise SpecError(f"{name}: a webhook schema without its type and code")
             found.append((*pair, name))
-        return sorted(found)
+        # Two schemas may claim one (type, code): the body is read as the one with the
+        # most properties (the other's fields are a subset, or land in `extra`), ties by
+        # name, and the choice is the documented table's where it has one.
+        chosen: dict[tuple[str, str], str] = {}
+        for kind, code, name in sorted(found):
+            other = chosen.get((kind, code))
+            if other is None or self._prefer(name, other, (kind, code)):
+                chosen[(kind, code)] = name
+        return sorted((kind, code, name) for (kind, code), name in chosen.items())
+
+    def _prefer(self, name: str, other: str, pair: tuple[str, str]) -> bool:
+        if pair in WEBHOOK_CHOICES:
+            return WEBHOOK_CHOICES[pair] == name
+        size = len(self.schemas[name].get("properties") or {})
+        other_size = len(self.schemas[other].get("properties") or {})
+        return size > other_size
 
     def fields(self, owner: str, schema: Mapping[str, Any]) -> list[Field]:
         required = set(schema.get("required") or ())
@@ -274,12 +364,15 @@ class Generator:
                     continue
                 request = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 response = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+                removed = op.get("x-removed-in")
                 ops.append(
                     Operation(
                         method=snake_case(op["operationId"]),
                         path=path,
                         request=request.removeprefix(_REF),
                         response=response.removeprefix(_REF),
+                        deprecated=bool(op.get("deprecated")),
+                        removed_in=None if removed is None else str(removed),
                     )
                 )
         return sorted(ops, key=lambda o: o.method)
@@ -299,7 +392,7 @@ def docstring_for(name: str, kind: str) -> str:
         return DOCSTRINGS[name]
     # A schema newer than our hand-written docstrings: say where it comes from.
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
-    noun = {"object": "Object", "enum": "Values", "alias": "Type"}[kind]
+    noun = {"object": "Object", "enum": "Values", "alias": "Type", "union": "One"}[kind]
     return f"{noun} of Plaid's `{name}` schema ({words.lower()})."
 
 
@@ -325,9 +418,9 @@ def render_models(contract: Contract) -> str:
         "from __future__ import annotations\n\n"
         "import datetime\n"
         "import enum\n"
-        "from typing import Any, Final, TypeAlias\n\n"
+        "from typing import Annotated, Any, Final, TypeAlias\n\n"
         "import attrs\n\n"
-        "from ._model_base import Model\n\n"
+        "from ._model_base import Model, OneOf\n\n"
         f'SPEC_VERSION: Final = "{contract.version}"\n\n'
     )
     # Classes first, then enums, then aliases: the order the reference shows them in.
@@ -340,14 +433,28 @@ def render_models(contract: Contract) -> str:
     for alias in contract.aliases:
         type_ = f"{alias.type} | None" if alias.nullable else alias.type
         out.append(f'{alias.name}: TypeAlias = {type_}\n"""{alias.doc}"""\n\n')
+    # Unions last: their members are classes, evaluated here, not strings.
+    for union in contract.unions:
+        out.append(f'{union.name}: TypeAlias = {render_union_type(union)}\n"""{union.doc}"""\n\n')
     names = sorted(
         [s.name for s in contract.enums]
         + [a.name for a in contract.aliases]
+        + [u.name for u in contract.unions]
         + [o.name for o in contract.objects]
         + ["SPEC_VERSION"]
     )
     out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
     return "\n".join(out)
+
+
+def render_union_type(union: UnionSchema) -> str:
+    """`Annotated[A | B | dict[str, Any], OneOf(tag=..., mapping=...)]`: the members as
+    the type checker sees them, and how the converter tells them apart."""
+    args = []
+    if union.tag is not None:
+        pairs = ", ".join(f"{value!r}: {cls}" for value, cls in union.mapping.items())
+        args = [f"tag={union.tag!r}", f"mapping={{{pairs}}}"]
+    return f"Annotated[{' | '.join(union.members)}, OneOf({', '.join(args)})]"
 
 
 def render_enum(schema: EnumSchema) -> str:
@@ -410,6 +517,14 @@ def render_endpoints(contract: Contract) -> str:
         "    request: str\n"
         "    response: str\n\n\n"
         f"ENDPOINTS: Final = {{\n{rows}}}\n\n"
+        "#: What a deprecated operation warns: since when, and what to use instead.\n"
+        "DEPRECATED: Final[dict[str, str]] = {\n"
+        + "".join(
+            f'    "{op.method}": (\n{_string_lines(deprecation(op), " " * 8)}    ),\n'
+            for op in contract.operations
+            if op.deprecated
+        )
+        + "}\n\n"
         "#: The model of each webhook, by (webhook_type, webhook_code).\n"
         "WEBHOOKS: Final[dict[tuple[str, str], str]] = {\n"
         + "".join(f'    ("{kind}", "{code}"): "{name}",\n' for kind, code, name in webhooks)
@@ -427,7 +542,10 @@ the twins from `RawEndpointMethods`. Each is a thin typed face over the one requ
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, cast
+
+from ._endpoints import DEPRECATED
 
 if TYPE_CHECKING:
     from . import models
@@ -436,6 +554,10 @@ if TYPE_CHECKING:
     from ._raw import RawAPIResponse
     from ._retry import RetryPolicy
 
+
+def _warn_deprecated(method: str) -> None:
+    # stacklevel 3: past this function and the coroutine, to the line that awaited it.
+    warnings.warn(DEPRECATED[method], DeprecationWarning, stacklevel=3)
 
 """
 
@@ -490,13 +612,38 @@ def render_api(contract: Contract) -> str:
     return "".join(out)
 
 
+def deprecation(op: Operation) -> str:
+    """What the warning of a deprecated operation says: since when, and what instead."""
+    return f"{op.method} is deprecated: Plaid removed POST {op.path} {_removal(op)}"
+
+
+def _removal(op: Operation) -> str:
+    """`from its API in <release>; <what to use instead>`."""
+    removed = f" in {op.removed_in}" if op.removed_in else ""
+    instead = DEPRECATIONS.get(op.method, "see Plaid's API changelog for what replaces it")
+    return f"from its API{removed}; {instead}"
+
+
+def _string_lines(text: str, indent: str) -> str:
+    """`text` as adjacent string literals of at most 72 characters, one per line."""
+    pieces = textwrap.wrap(text, 72, drop_whitespace=False, break_on_hyphens=False)
+    return "".join(f"{indent}{piece!r}\n" for piece in pieces)
+
+
 def _render_method(op: Operation, *, raw: bool) -> str:
     summary, note = OPERATION_DOCS.get(op.method, (f"Call `{op.path}`.", ""))
     returns = f"models.{op.response}"
+    warn = ""
+    if op.deprecated:
+        warn = f'        _warn_deprecated("{op.method}")\n'
+        summary = f"Deprecated. {summary}"
+        note = f"Plaid removed it {_removal(op)}." + (f" {note}" if note else "")
     if raw:
         returns = f"RawAPIResponse[{returns}]"
         doc = f"`AsyncLinkSession.{op.method}`, returning the raw response too."
-        body = (
+        if op.deprecated:
+            doc += f"\n\n        Deprecated, as `AsyncLinkSession.{op.method}` is.\n        "
+        body = warn + (
             f'        response = await self._raw("{op.method}", request, timeout, retry, strict)\n'
             f'        return cast("{returns}", response)\n'
         )
@@ -522,7 +669,7 @@ def _render_method(op: Operation, *, raw: bool) -> str:
             "                setting).\n" + RAISES + "\n        "
         )
         call = f'self._request("{op.method}", request, timeout, retry, strict)'
-        body = f'        result = await {call}\n        return cast("{returns}", result)\n'
+        body = warn + f'        result = await {call}\n        return cast("{returns}", result)\n'
     return (
         f"\n    async def {op.method}(\n"
         "        self,\n"

@@ -15,6 +15,23 @@ WEBHOOK_CODES: dict[str, tuple[str, str]] = {
 
 #: Per operation (the snake_case operationId): what the call does, in one line, and
 #: anything a caller must know. An operation missing here gets a plain line naming it.
+#: Which schema reads a (webhook_type, webhook_code) that two schemas claim; without an
+#: entry, the one with more properties (see generate_models.Generator.webhooks).
+WEBHOOK_CHOICES: dict[tuple[str, str], str] = {}
+
+#: What to use instead of a deprecated operation, for its DeprecationWarning.
+DEPRECATIONS: dict[str, str] = {
+    "link_delivery_create": (
+        "create the token with link_token_create(hosted_link=LinkTokenCreateHostedLink("
+        "delivery_method='sms' or 'email')) and the user's phone number or email address"
+    ),
+    "link_delivery_get": (
+        "follow a Hosted Link session through its Link webhooks (SESSION_FINISHED, "
+        "ITEM_ADD_RESULT) or link_token_get"
+    ),
+    "link_profile_eligibility_check": "Plaid names no replacement",
+}
+
 OPERATION_DOCS: dict[str, tuple[str, str]] = {
     "link_token_create": (
         "Create a link token to open Link with.",

@@ -12,10 +12,17 @@ from typing import Any
 
 import aiohttp
 import attrs
+import pytest
 
 from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout
 from plaid_link_async import models as m
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer
+
+#: For tests that call every operation, the deprecated ones included: those warn, which
+#: test_deprecations.py checks; here the warning is not the point.
+CALLS_DEPRECATED = pytest.mark.filterwarnings(
+    "ignore:.* is deprecated. Plaid removed:DeprecationWarning"
+)
 
 #: Retries fast enough for tests, with the default number of attempts.
 FAST_RETRY = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_retry_after=0.05)

@@ -13,11 +13,13 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT.parent / "shared" / "spec"
-CONTRACT_NAME = "plaid-link-flow-contract-2020-09-14_1.697.4.yml"
-#: Regeneration inputs kept beside the contract: the seed's contract and a plain newer slice.
+CONTRACT_NAME = "plaid-link-flow-contract-2020-09-14_1.778.0.yml"
+#: Regeneration inputs kept beside the contract: the seed's contract, a plain newer
+#: slice, and the Link flow as it was at 1.697.4.
 REGRESSION_SPEC_NAMES = (
     "plaid-link-contract-2020-09-14_1.517.0.yml",
     "plaid-link-2020-09-14_1.697.4.yml",
+    "plaid-link-flow-contract-2020-09-14_1.697.4.yml",
 )
 
 settings.register_profile(

@@ -26,7 +26,7 @@ from plaid_link_async import (
 from plaid_link_async._endpoints import ENDPOINTS
 from plaid_link_async.testing import FakePlaidServer, Fault
 
-from ._helpers import UNSAFE_CALLS, acquired, call_requests, session_for
+from ._helpers import CALLS_DEPRECATED, UNSAFE_CALLS, acquired, call_requests, session_for
 
 # (fault, exception raised once attempts run out, retried, fields to check)
 MATRIX: dict[str, tuple[Fault, type[PlaidLinkError], bool, dict[str, Any]]] = {
@@ -88,6 +88,8 @@ MATRIX: dict[str, tuple[Fault, type[PlaidLinkError], bool, dict[str, Any]]] = {
 #: answer, whose operations are disabled. Every other fault leaves the outcome unknown.
 NOT_PROCESSED = frozenset({"invalid_request", "rate_limit_429", "maintenance_503"})
 CALLS = sorted({*ENDPOINTS, *UNSAFE_CALLS})
+
+pytestmark = CALLS_DEPRECATED
 
 
 @pytest.fixture

@@ -21,9 +21,11 @@ from plaid_link_async import (
 from plaid_link_async import models as m
 from plaid_link_async.testing import FakePlaidServer
 
-from ._helpers import WEBHOOK_KEY, session_for
+from ._helpers import CALLS_DEPRECATED, WEBHOOK_KEY, session_for
 
 ACCESS_TOKEN = re.compile(r"^access-sandbox-[0-9a-f-]{36}$")
+
+pytestmark = CALLS_DEPRECATED
 
 
 @pytest.fixture

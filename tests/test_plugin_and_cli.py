@@ -51,11 +51,11 @@ def test_demo_runs_every_endpoint_and_a_retry() -> None:
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    for step in ("1. link_token_create", "2. link_token_get", "3. eligibility_check", "4. oauth"):
+    for step in ("1. link_token_create", "2. link_token_get", "3. Hosted Link by SMS", "4. oauth"):
         assert step in out
     assert "retried 503" in out
     assert "retry: link_token_get attempt 1 of 3 failed" in out
-    assert "profile_matches=True" in out
+    assert "+14155550011 texted http://127.0.0.1:" in out
     assert "the same token back" in out
     assert done.stderr == ""
 

@@ -32,9 +32,11 @@ from plaid_link_async import (
 )
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, Fault
 
-from ._helpers import CREATE, PHONE, acquired, requests_for, session_for
+from ._helpers import CALLS_DEPRECATED, CREATE, PHONE, acquired, requests_for, session_for
 
 TOKEN = re.compile(r"^link-sandbox-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+pytestmark = CALLS_DEPRECATED
 
 
 async def test_every_endpoint_sends_the_exact_request_and_parses_the_answer(

@@ -37,6 +37,7 @@ from plaid_link_async._repeat import RULES, is_repeatable
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, Fault
 
 from ._helpers import (
+    CALLS_DEPRECATED,
     CREATE,
     DELIVERING_CREATE,
     FAST_RETRY,
@@ -49,6 +50,8 @@ from ._helpers import (
 from .test_cli import SECRET, lines, plaid_link
 
 QUICK = Timeout(total=5, attempt=0.3, connect=1)
+
+pytestmark = CALLS_DEPRECATED
 
 
 def _free_port() -> int:

@@ -32,11 +32,12 @@ from plaid_link_async import (
     WebhookVerifier,
     models,
     parse_webhook,
+    to_dict,
 )
 from plaid_link_async.testing import FakePlaidServer, Fault, WebhookSigner
 
 from ._helpers import session_for
-from .strategies import json_values
+from .strategies import json_values, model_strategy
 
 jwt = pytest.importorskip("jwt")
 
@@ -66,7 +67,8 @@ def webhook_examples(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_every_webhook_example_of_the_contract_parses_to_its_model(spec: dict[str, Any]) -> None:
     examples = webhook_examples(spec)
-    assert len(examples) == 3
+    # The three Link webhooks, and the twelve Item, Auth and Layer ones that call for Link.
+    assert len(examples) == 15
     for name, example in examples:
         for body in (example, json.dumps(example), json.dumps(example).encode()):
             parsed = parse_webhook(body)
@@ -122,6 +124,21 @@ def test_mutated_webhooks_never_raise_an_untyped_exception(data: st.DataObject) 
         del body[data.draw(st.sampled_from(sorted(body)))]
     with contextlib.suppress(InvalidWebhookError):  # and nothing else
         parse_webhook(json.dumps(body).encode())
+
+
+@settings(max_examples=150)
+@given(data=st.data())
+def test_every_webhook_model_parses_from_bodies_built_from_its_schema(
+    data: st.DataObject,
+) -> None:
+    from plaid_link_async._endpoints import WEBHOOKS
+
+    (kind, code), name = data.draw(st.sampled_from(sorted(WEBHOOKS.items())))
+    built = data.draw(model_strategy(getattr(models, name)))
+    body = {**to_dict(built), "webhook_type": kind, "webhook_code": code}
+    parsed = parse_webhook(json.dumps(body))
+    assert type(parsed).__name__ == name
+    assert to_dict(parsed) == body  # and it goes back whole
 
 
 # -- verification, against the fake's key served over HTTP ----------------------------------
