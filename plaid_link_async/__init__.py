@@ -43,10 +43,12 @@ from ._version import __version__
 from ._webhooks import (
     InvalidWebhookError,
     UnknownWebhook,
+    WebhookReading,
     WebhookRejection,
     WebhookVerificationError,
     WebhookVerifier,
     parse_webhook,
+    read_webhook,
 )
 
 __all__ = [
@@ -91,6 +93,7 @@ __all__ = [
     "TransportError",
     "UnexpectedResponseError",
     "UnknownWebhook",
+    "WebhookReading",
     "WebhookRejection",
     "WebhookVerificationError",
     "WebhookVerifier",
@@ -98,6 +101,7 @@ __all__ = [
     "create_link_tokens",
     "from_dict",
     "parse_webhook",
+    "read_webhook",
     "to_dict",
     "validate",
 ]

@@ -249,6 +249,8 @@ class AsyncLinkSession(EndpointMethods):
                 "Plaid-Version": API_VERSION,
                 "User-Agent": USER_AGENT,
                 "Content-Type": "application/json",
+                # As Plaid's own SDKs ask: aiohttp would send */*.
+                "Accept": "application/json",
             },
             max_bytes=max_response_bytes,
             session=session,
@@ -414,13 +416,15 @@ class AsyncLinkSession(EndpointMethods):
         self._webhooks = verifier
 
     async def verify_webhook(
-        self, body: bytes, headers: Mapping[str, str]
+        self, body: bytes, headers: Mapping[str, str], *, strict: bool | None = None
     ) -> Model | UnknownWebhook:
         """Verify a webhook's `Plaid-Verification` JWT, then parse it.
 
         Args:
             body: the request body exactly as received (raw bytes, not re-serialised).
             headers: the request's headers; the header name is matched in any case.
+            strict: raise `InvalidWebhookError` naming the field on any drift (None:
+                the session's `strict`, as for calls).
 
         Returns:
             The webhook's model (`ItemAddResultWebhook`, `LinkSessionFinishedWebhook`,
@@ -428,9 +432,11 @@ class AsyncLinkSession(EndpointMethods):
 
         Raises:
             WebhookVerificationError: it is not proven Plaid's; `reason` says why.
-            InvalidWebhookError: verified, but not a JSON object.
+            InvalidWebhookError: verified, but not a JSON object (or, read strictly,
+                it breaks the contract).
         """
-        return await self.webhooks.verify(body, headers)
+        strict = self.strict if strict is None else strict
+        return await self.webhooks.verify(body, headers, strict=strict)
 
     async def _fetch_webhook_key(self, key_id: str) -> Mapping[str, Any]:
         from .models import WebhookVerificationKeyGetRequest

@@ -18,6 +18,7 @@ import base64
 import binascii
 import collections
 import enum
+import functools
 import hashlib
 import hmac
 import json
@@ -28,8 +29,8 @@ from typing import Any, Final
 
 import attrs
 
-from ._converter import try_from_dict
-from ._drift import MAX_DRIFT
+from ._converter import diagnose, try_from_dict
+from ._drift import MAX_DRIFT, NO_DRIFTS, Drifts
 from ._endpoints import WEBHOOKS
 from ._exceptions import (
     CREDENTIAL_ERROR_CODES,
@@ -76,7 +77,21 @@ class WebhookRejection(str, enum.Enum):
 
 
 class InvalidWebhookError(PlaidLinkError, ValueError):
-    """A webhook body that is not a JSON object: no webhook at all."""
+    """A webhook body that is no webhook at all (not a JSON object, over a bound), or,
+    read strictly, one that breaks the contract; `path` then names the field."""
+
+    path: str | None = None
+    """The field that breaks the contract, read strictly (`events[0].event_name`)."""
+
+
+@attrs.frozen
+class WebhookReading:
+    """A parsed webhook and what of it drifted from the contract (`read_webhook`)."""
+
+    webhook: Model | UnknownWebhook
+    """The model its type and code name, or an `UnknownWebhook`."""
+    drift: Drifts = NO_DRIFTS
+    """The details that did not fit, read as None (empty when none did)."""
 
 
 class WebhookVerificationError(PlaidLinkError):
@@ -130,18 +145,32 @@ class UnknownWebhook:
         )
 
 
-def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Model | UnknownWebhook:
-    """The model a webhook's `webhook_type` and `webhook_code` name, read tolerantly.
+def parse_webhook(
+    body: bytes | str | Mapping[str, Any], *, strict: bool = False
+) -> Model | UnknownWebhook:
+    """The model a webhook's `webhook_type` and `webhook_code` name.
 
-    A known webhook with drifted details still parses (they read None; the drift is
-    logged once per path); an unknown type or code gives an `UnknownWebhook`. Its cost
-    is bounded: a body over `MAX_WEBHOOK_BYTES` (256 KiB), one nested deeper than 32
+    Read tolerantly by default: a known webhook with drifted details still parses (they
+    read None; the drift is logged once per path, and `read_webhook` gives it to you).
+    With `strict`, any drift raises `InvalidWebhookError` naming the field, as a strict
+    call does. An unknown type or code gives an `UnknownWebhook` either way. Its cost is
+    bounded: a body over `MAX_WEBHOOK_BYTES` (256 KiB), one nested deeper than 32
     levels where no model field is, and a drifted one whose reading passes
     `WEBHOOK_READ_SECONDS` are refused. In async code, `verify_webhook` parses off the
     event loop; a plain `parse_webhook` on a body of 256 KiB may hold it that long.
 
     Raises:
-        InvalidWebhookError: the body is not JSON, not a JSON object, or over a bound.
+        InvalidWebhookError: the body is not JSON, not a JSON object, or over a bound;
+            with `strict`, it breaks the contract (`path` names where).
+    """
+    return read_webhook(body, strict=strict).webhook
+
+
+def read_webhook(body: bytes | str | Mapping[str, Any], *, strict: bool = False) -> WebhookReading:
+    """`parse_webhook`, with the webhook's drift: what did not fit the contract.
+
+    Raises:
+        InvalidWebhookError: as `parse_webhook` does.
     """
     data: Any
     if isinstance(body, Mapping):
@@ -164,13 +193,15 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Model | UnknownWebho
     if name is None:
         if not nesting_within(data, MAX_NESTING + 1):
             raise InvalidWebhookError(f"the webhook body nests deeper than {MAX_NESTING} levels")
-        return UnknownWebhook(_text(kind), _text(code), data)
+        return WebhookReading(UnknownWebhook(_text(kind), _text(code), data))
     from . import models
 
     cls: type[Model] = getattr(models, name)
     fast = try_from_dict(cls, data)
     if fast is not None:
-        return fast
+        return WebhookReading(fast)
+    if strict:
+        raise _breaks_contract(cls, data, f"{kind}/{code}")
     try:
         model, drift = read_tolerantly(
             cls, data, lenient_top=True, deadline=time.monotonic() + WEBHOOK_READ_SECONDS
@@ -182,11 +213,21 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Model | UnknownWebho
     else:
         if drift:
             report_drift(f"webhook {kind}/{code}", drift)
-        return model
+        return WebhookReading(model, drift)
     raise InvalidWebhookError(
         f"this {str(kind)[:40]}/{str(code)[:40]} webhook {problem}; refused (no real webhook "
         "comes near)"
     )
+
+
+def _breaks_contract(cls: type[Model], data: Any, what: str) -> InvalidWebhookError:
+    found = diagnose(cls, data)
+    path = found.path if found is not None else None
+    message = found.message if found is not None else "does not fit the contract"
+    where = f" at {path}" if path else ""
+    error = InvalidWebhookError(f"this {what[:80]} webhook breaks the contract{where}: {message}")
+    error.path = path
+    return error
 
 
 def _text(value: Any) -> str | None:
@@ -262,8 +303,11 @@ class WebhookVerifier:
     def leeway(self, value: float) -> None:
         self._leeway = _seconds("leeway", value)
 
-    async def verify(self, body: bytes, headers: Mapping[str, str]) -> Model | UnknownWebhook:
-        """`parse_webhook(body)` once the `Plaid-Verification` header proves it is Plaid's.
+    async def verify(
+        self, body: bytes, headers: Mapping[str, str], *, strict: bool = False
+    ) -> Model | UnknownWebhook:
+        """`parse_webhook(body, strict=strict)` once the `Plaid-Verification` header
+        proves it is Plaid's.
 
         `body` must be the raw bytes as received: a framework's re-serialised JSON
         hashes differently.
@@ -271,7 +315,18 @@ class WebhookVerifier:
         Raises:
             TypeError: `body` is not bytes, or `headers` not a mapping of strings.
             WebhookVerificationError: with the `reason` of the first step that failed.
-            InvalidWebhookError: verified, but the body is not a JSON object.
+            InvalidWebhookError: verified, but the body is not a JSON object (or, with
+                `strict`, breaks the contract).
+        """
+        return (await self.read(body, headers, strict=strict)).webhook
+
+    async def read(
+        self, body: bytes, headers: Mapping[str, str], *, strict: bool = False
+    ) -> WebhookReading:
+        """`verify`, with the webhook's drift (see `read_webhook`).
+
+        Raises:
+            TypeError, WebhookVerificationError, InvalidWebhookError: as `verify` does.
         """
         _check_arguments(body, headers)
         jwt = _require_jwt()
@@ -319,8 +374,8 @@ class WebhookVerifier:
             ) from None
         self._check_claims(claims, body, now)
         if len(body) <= _INLINE_BYTES:
-            return parse_webhook(body)
-        return await asyncio.to_thread(parse_webhook, body)
+            return read_webhook(body, strict=strict)
+        return await asyncio.to_thread(functools.partial(read_webhook, body, strict=strict))
 
     def _check_claims(self, claims: Any, body: bytes, now: float) -> None:
         iat = claims.get("iat") if isinstance(claims, dict) else None

@@ -232,3 +232,49 @@ def test_every_control_route_is_documented() -> None:
         if f"`{method} {PREFIX}{name}" not in guide
     ]
     assert missing == []
+
+
+async def test_an_item_put_in_error_over_http_sends_its_webhook_and_update_mode_repairs_it() -> (
+    None
+):
+    pytest.importorskip("jwt")
+    from plaid_link_async import InvalidInputError
+    from plaid_link_async import models as m
+    from plaid_link_async.testing import FakePlaidThread
+
+    hook = "http://127.0.0.1:9/hook"  # a loopback port nobody serves: recorded attempts
+    with FakePlaidThread(webhook_time_scale=0.001) as fake:
+        async with session_for(fake) as plaid:  # type: ignore[arg-type]
+            created = await plaid.link_token_create(attrs.evolve(CREATE, webhook=hook))
+            [public] = fake.complete_link(created.link_token).public_tokens
+            item = await plaid.item_public_token_exchange(
+                m.ItemPublicTokenExchangeRequest(public_token=public)
+            )
+            with pytest.raises(ValueError, match="state: must be one of"):
+                fake.set_item_state(item.access_token, "BROKEN")
+            with pytest.raises(ValueError, match="access_token: the fake never issued it"):
+                fake.set_item_state("access-sandbox-nope", "PENDING_EXPIRATION")
+            for state, code in (
+                ("PENDING_EXPIRATION", "PENDING_EXPIRATION"),
+                ("PENDING_DISCONNECT", "PENDING_DISCONNECT"),
+                ("ITEM_LOGIN_REQUIRED", "ERROR"),
+            ):
+                fake.set_item_state(item.access_token, state)
+                await _delivered(fake, ("ITEM", code))
+            update = await plaid.link_token_create(
+                attrs.evolve(CREATE, webhook=hook, access_token=item.access_token)
+            )
+            fake.complete_link(update.link_token)
+            await _delivered(fake, ("ITEM", "LOGIN_REPAIRED"))
+            with pytest.raises(InvalidInputError) as refused:
+                await plaid.link_token_create(attrs.evolve(CREATE, access_token="access-x"))
+            assert refused.value.error_code == "INVALID_ACCESS_TOKEN"
+
+
+async def _delivered(fake: Any, pair: tuple[str, str]) -> None:
+    """Wait (at most 5 s) until the fake has tried to deliver a webhook of `pair`."""
+    for _ in range(500):
+        if pair in {(d.webhook_type, d.webhook_code) for d in fake.webhook_deliveries}:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no {pair} webhook")

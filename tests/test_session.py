@@ -66,6 +66,7 @@ async def test_every_endpoint_sends_the_exact_request_and_parses_the_answer(
         assert headers["PLAID-CLIENT-ID"] == fake_plaid.client_id
         assert headers["PLAID-SECRET"] == "***"  # the fake masks it; it did match
         assert headers["Plaid-Version"] == "2020-09-14"
+        assert headers["Accept"] == "application/json"
         assert headers["Content-Type"] == "application/json"
         assert headers["User-Agent"].startswith(f"plaid-link-async/{__version__} ")
 

@@ -32,6 +32,7 @@ from plaid_link_async import (
     WebhookVerifier,
     models,
     parse_webhook,
+    read_webhook,
     to_dict,
 )
 from plaid_link_async.testing import FakePlaidServer, Fault, WebhookSigner
@@ -139,6 +140,40 @@ def test_every_webhook_model_parses_from_bodies_built_from_its_schema(
     parsed = parse_webhook(json.dumps(body))
     assert type(parsed).__name__ == name
     assert to_dict(parsed) == body  # and it goes back whole
+
+
+async def test_strict_webhooks_raise_naming_the_field_and_tolerant_ones_report_drift(
+    fake_plaid: FakePlaidServer,
+) -> None:
+    events = {
+        "webhook_type": "LINK",
+        "webhook_code": "EVENTS",
+        "link_session_id": "s",
+        "link_token": "link-sandbox-1",
+        "environment": "sandbox",
+    }  # no `events`
+    with pytest.raises(InvalidWebhookError, match="breaks the contract at events") as caught:
+        parse_webhook(events, strict=True)
+    assert caught.value.path == "events"
+    reading = read_webhook(json.dumps(events))
+    assert isinstance(reading.webhook, models.LinkEventsWebhook)
+    assert [item.path for item in reading.drift] == ["events"]
+    assert to_dict(reading.webhook)["events"] is None  # and it goes back whole
+    assert read_webhook(FINISHED).drift.total == 0
+    # verify_webhook follows the session's strict, or its own argument.
+    signed = fake_plaid.sign_webhook(events)
+    async with session_for(fake_plaid) as tolerant:
+        assert isinstance(
+            await tolerant.verify_webhook(signed.body, signed.headers), models.LinkEventsWebhook
+        )
+        with pytest.raises(InvalidWebhookError):
+            await tolerant.verify_webhook(signed.body, signed.headers, strict=True)
+        verified = await tolerant.webhooks.read(signed.body, signed.headers)
+        assert verified.drift.total == 1
+    async with session_for(fake_plaid, strict=True) as strict:
+        with pytest.raises(InvalidWebhookError):
+            await strict.verify_webhook(signed.body, signed.headers)
+        assert await strict.verify_webhook(signed.body, signed.headers, strict=False)
 
 
 # -- verification, against the fake's key served over HTTP ----------------------------------

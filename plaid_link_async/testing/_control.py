@@ -204,6 +204,17 @@ def _rate_limited(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     return fake.rate_limited()
 
 
+def _set_item_state(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+    args = _args(data, {"access_token": _Field(str, True), "state": _Field(str, True)})
+    try:
+        fake.set_item_state(args["access_token"], args["state"])
+    except KeyError:
+        raise Refused("access_token: the fake never issued it") from None
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    return {"state": args["state"]}
+
+
 def _messages(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     return [attrs.asdict(message) for message in fake.sent_messages()]
 
@@ -242,6 +253,7 @@ ACTIONS: Final[dict[tuple[str, str], Action]] = {
     ("POST", "send_webhook"): _send_webhook,
     ("POST", "webhooks_settled"): _webhooks_settled,
     ("POST", "rate_limits"): _rate_limits,
+    ("POST", "set_item_state"): _set_item_state,
     ("POST", "reset"): _reset,
     ("GET", "requests"): _requests,
     ("GET", "webhook_deliveries"): _webhook_deliveries,
@@ -427,6 +439,10 @@ class FakePlaidControl:
         """How many calls of each operation the rate limits answered 429 so far."""
         counts: dict[str, int] = self._call("GET", "rate_limited")
         return counts
+
+    def set_item_state(self, access_token: str, state: str) -> None:
+        """Put an Item into an update-mode state, as `FakePlaidServer.set_item_state`."""
+        self._call("POST", "set_item_state", {"access_token": access_token, "state": state})
 
     def sent_messages(self) -> list[SentMessage]:
         """Every Hosted Link text and email sent so far, oldest first."""

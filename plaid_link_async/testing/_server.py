@@ -35,6 +35,7 @@ from . import _control as control
 from . import _loops as loops
 from ._deliveries import Deliverer, WebhookDelivery, WebhookFault
 from ._faults import Fault, FaultKind
+from ._items import ITEM_STATES, Item, Items, repaired_webhook, state_webhook
 from ._messages import Outbox, SentMessage
 from ._signing import SignedWebhook, WebhookSigner
 
@@ -168,7 +169,7 @@ class FakePlaidServer:
         self._deliveries: dict[str, dict[str, Any]] = {}
         self._outbox = Outbox()
         self._public_tokens: dict[str, dict[str, Any]] = {}
-        self._items: dict[str, str] = {}
+        self._items = Items()
         self._webhook_keys: dict[str, dict[str, Any]] = {}
         self._signer: WebhookSigner | None = None
         self._webhook_time_scale = webhook_time_scale
@@ -413,6 +414,12 @@ class FakePlaidServer:
                     },
                 )
         self._send_link_webhooks(record, session, public_tokens, exited)
+        item = record.get("updating")
+        if item is not None and not exited:
+            # Update mode done: the Item is healthy again; a login required is repaired.
+            was, item.state = item.state, None
+            if was == "ITEM_LOGIN_REQUIRED" and item.webhook:
+                self.send_webhook(item.webhook, repaired_webhook(item, self.environment))
         return LinkCompletion(session_id, public_tokens, "EXITED" if exited else "SUCCESS")
 
     def _send_delivery_webhook(
@@ -447,6 +454,27 @@ class FakePlaidServer:
             accounts=accounts,
         )
         return completion.public_tokens[0]
+
+    def set_item_state(self, access_token: str, state: str) -> None:
+        """Put the Item of `access_token` into `state`, one of `ITEM_STATES`
+        (`ITEM_LOGIN_REQUIRED`, `PENDING_EXPIRATION`, `PENDING_DISCONNECT`), and send
+        the webhook Plaid sends for it (`ITEM` / `ERROR`, `PENDING_EXPIRATION`,
+        `PENDING_DISCONNECT`) to the webhook URL of the token it was made with.
+        Completing an update-mode token for the Item (a link token created with its
+        `access_token`) clears the state, and repairs a login with `LOGIN_REPAIRED`.
+
+        Raises:
+            KeyError: the fake never issued `access_token`.
+            ValueError: `state` is not one of `ITEM_STATES`.
+        """
+        if state not in ITEM_STATES:
+            raise ValueError(f"state: must be one of {', '.join(ITEM_STATES)}; got {state!r}")
+        item = self._items.by_access_token(access_token)
+        if item is None:
+            raise KeyError("unknown access token")
+        item.state = state
+        if item.webhook:
+            self.send_webhook(item.webhook, state_webhook(item, state, self.environment, _now()))
 
     def open_hosted_link(self, link_delivery_session_id: str) -> None:
         """Play the user opening a delivered Hosted Link URL: the delivery becomes OPENED."""
@@ -772,6 +800,17 @@ class FakePlaidServer:
     # -- the endpoints -----------------------------------------------------------------
 
     def _do_link_token_create(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
+        updating = None
+        if body.get("access_token") is not None:
+            # Update mode: the token reopens Link for that Item.
+            updating = self._items.by_access_token(str(body["access_token"]))
+            if updating is None:
+                raise _Reply(
+                    400,
+                    "INVALID_INPUT",
+                    "INVALID_ACCESS_TOKEN",
+                    "provided access token is in an invalid format or does not exist",
+                )
         method = (body.get("hosted_link") or {}).get("delivery_method")
         to = _recipient(body.get("user") or {}, method) if method else None
         token = f"link-{self.environment}-{uuid.uuid4()}"
@@ -803,6 +842,7 @@ class FakePlaidServer:
             "link_token": token,
             "hosted_link": isinstance(hosted, dict),
             "expires": expiration,
+            "updating": updating,
         }
         result = {"link_token": token, "expiration": format_datetime(expiration)}
         if isinstance(hosted, dict):
@@ -921,7 +961,9 @@ class FakePlaidServer:
         ]
         if exchanged:
             result["item_ids"] = [entry["item_id"] for entry in exchanged]
-            result["access_tokens"] = [self._items[entry["item_id"]] for entry in exchanged]
+            result["access_tokens"] = [
+                self._items.access_token_of(entry["item_id"]) for entry in exchanged
+            ]
         return result
 
     def _do_item_public_token_exchange(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -938,7 +980,8 @@ class FakePlaidServer:
         access_token = f"access-{self.environment}-{uuid.uuid4()}"
         entry["exchanged"] = True
         entry["item_id"] = item_id
-        self._items[item_id] = access_token
+        made_with = self._tokens.get(entry["link_token"]) or {"metadata": {}}
+        self._items.add(Item(item_id, access_token, made_with["metadata"].get("webhook")))
         return {"access_token": access_token, "item_id": item_id}
 
     def _do_webhook_verification_key_get(self, model: Any, body: dict[str, Any]) -> dict[str, Any]:
