@@ -2,7 +2,7 @@
 
     plaid-link demo
     plaid-link fake-server [--host H] [--port N] [--latency-ms N]
-    plaid-link token create --user-id ID --client-name NAME --products auth [...] [--json]
+    plaid-link token create --client-user-id ID --client-name NAME --products auth [...] [--json]
     plaid-link token create --json-input FILE|-
     plaid-link token get LINK_TOKEN [--json]
     plaid-link batch create --input users.csv --output tokens.jsonl [--concurrency N]
@@ -76,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     token_commands = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = token_commands.add_parser("create", help="create a link token")
     _connection_options(create)
-    create.add_argument("--user-id", help="your id for the end user (client_user_id)")
+    create.add_argument(
+        "--client-user-id",
+        "--user-id",
+        dest="user_id",
+        help="your own id for the end user (user.client_user_id); --user-id is its old name",
+    )
     create.add_argument(
         "--json-input",
         metavar="FILE",

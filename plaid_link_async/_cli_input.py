@@ -76,7 +76,8 @@ class Record:
     def user_id(self) -> str | None:
         if self.fields is None:
             return None
-        value = self.fields.get("user_id") or self.fields.get("client_user_id")
+        # `client_user_id` is the column's name; `user_id`, its older one, still reads.
+        value = self.fields.get("client_user_id") or self.fields.get("user_id")
         user = self.fields.get("user")
         if value is None and isinstance(user, Mapping):
             value = user.get("client_user_id")
@@ -122,9 +123,9 @@ def build_request(
         except UnexpectedResponseError as error:
             raise InputError(row, error.path, error.message) from None
     else:
-        user_id = fields.get("user_id") or fields.get("client_user_id")
+        user_id = fields.get("client_user_id") or fields.get("user_id")
         if not user_id:
-            needed = "--user-id" if source == "flag" else f"a user_id {source}"
+            needed = "--client-user-id" if source == "flag" else f"a client_user_id {source}"
             raise InputError(row, "user_id", f"missing ({needed} is required)")
         client_name = fields.get("client_name") or defaults.client_name
         if not client_name:
@@ -188,7 +189,7 @@ def read_records(path: Path, encoding: str = DEFAULT_ENCODING) -> Iterator[Recor
 
     Raises:
         InputError: (row 0) the file as a whole is unusable, such as a CSV file without
-            a user_id column.
+            a client_user_id (or user_id) column.
     """
     with path.open("rb") as handle:
         lines = _Lines(handle, encoding)
@@ -284,7 +285,7 @@ def _csv_records(path: Path, lines: _Lines) -> Iterator[Record]:
         return
     header = [name.strip() for name in header]
     if not {"user_id", "client_user_id"} & set(header):
-        raise InputError(0, "user_id", f"{path.name} has no user_id column")
+        raise InputError(0, "user_id", f"{path.name} has no client_user_id (or user_id) column")
     number = 0
     for line, texts, problem in records:
         values: list[str] | None = None

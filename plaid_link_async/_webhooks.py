@@ -30,7 +30,7 @@ from typing import Any, Final
 import attrs
 
 from ._converter import diagnose, try_from_dict
-from ._drift import MAX_DRIFT, NO_DRIFTS, Drifts
+from ._drift import MAX_DRIFT, Drifts
 from ._endpoints import WEBHOOKS
 from ._exceptions import (
     CREDENTIAL_ERROR_CODES,
@@ -90,7 +90,7 @@ class WebhookReading:
 
     webhook: Model | UnknownWebhook
     """The model its type and code name, or an `UnknownWebhook`."""
-    drift: Drifts = NO_DRIFTS
+    drift: Drifts = Drifts()  # noqa: RUF009  (an empty tuple: immutable, safe to share)
     """The details that did not fit, read as None (empty when none did)."""
 
 

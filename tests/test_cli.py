@@ -87,6 +87,19 @@ async def test_token_create_and_get(fake: FakePlaidServer) -> None:
     assert re.search(r"^expiration: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", out, re.M)
 
 
+@pytest.mark.parametrize("flag", ["--client-user-id", "--user-id"])
+async def test_the_user_flag_is_client_user_id_under_either_name(
+    fake: FakePlaidServer, flag: str
+) -> None:
+    code, _, err = await plaid_link(
+        fake, "token", "create", flag, "u-7", "--client-name", "App", "--products", "auth"
+    )
+    assert code == 0, err
+    [request] = fake.requests_for("link_token_create")
+    assert request.body["user"] == {"client_user_id": "u-7"}
+    assert "user_id" not in request.body  # Plaid's own user_id is another thing
+
+
 async def test_token_create_from_json_on_stdin(fake: FakePlaidServer) -> None:
     body = {
         "client_name": "App",

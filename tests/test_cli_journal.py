@@ -200,7 +200,7 @@ async def test_output_that_is_the_input_is_refused_even_under_another_name(
         ("output folder", "--output is a folder"),
         ("output in a missing folder", "the folder of --output does not exist"),
         ("bad encoding", "unknown --encoding 'klingon'"),
-        ("no user_id column", "u.csv has no user_id column"),
+        ("no user_id column", "u.csv has no client_user_id (or user_id) column"),
         ("bad concurrency", "--concurrency must be at least 1"),
         ("not a number", "argument --concurrency: invalid int value"),
     ],

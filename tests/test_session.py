@@ -117,9 +117,14 @@ async def test_link_sessions_attached_by_the_fake_come_back_typed(
 
 
 async def test_update_mode_tokens_expire_after_thirty_minutes(
-    plaid_session: AsyncLinkSession,
+    plaid_session: AsyncLinkSession, fake_plaid: FakePlaidServer
 ) -> None:
-    request = attrs.evolve(CREATE, access_token="access-sandbox-1234")
+    linked = await plaid_session.link_token_create(CREATE)
+    [public] = fake_plaid.complete_link(linked.link_token).public_tokens
+    item = await plaid_session.item_public_token_exchange(
+        m.ItemPublicTokenExchangeRequest(public_token=public)
+    )
+    request = attrs.evolve(CREATE, access_token=item.access_token)
     created = await plaid_session.link_token_create(request)
     left = created.expiration - datetime.datetime.now(datetime.timezone.utc)
     assert datetime.timedelta(minutes=29) < left <= datetime.timedelta(minutes=30)
