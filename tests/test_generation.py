@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 import pytest
+import yaml
 
 from plaid_link_async import models
 from plaid_link_async._types import Kind, TypePlan
@@ -89,6 +90,11 @@ def _spec_union(schemas: dict[str, Any], node: dict[str, Any]) -> tuple[str, Any
         str(value): ref.removeprefix(_REF)
         for value, ref in (discriminator.get("mapping") or {}).items()
     }
+    if discriminator.get("propertyName"):  # OpenAPI: a member left out goes by its name
+        for member in members:
+            named = member.removeprefix("model:")
+            if member.startswith("model:") and named not in mapping.values():
+                mapping[named] = named
     return f"union[{'|'.join(members)}]", (discriminator.get("propertyName"), mapping)
 
 
@@ -354,3 +360,89 @@ def test_the_generator_refuses_what_it_cannot_map(spec: dict[str, Any], tmp_path
     broken["components"]["schemas"]["LinkEvent"]["properties"]["class"] = {"type": "string"}
     with pytest.raises(generate_models.SpecError, match=r"LinkEvent\.class"):
         generate_models.Generator(broken).build()
+
+
+def test_the_next_spec_with_other_unions_and_deprecations_regenerates_and_reads(
+    spec: dict[str, Any], tmp_path: Path
+) -> None:
+    # The general rule, tried on shapes 1.778.0 does not have: a discriminator without a
+    # mapping (members tagged by schema name), a oneOf with no discriminator, an anyOf
+    # of scalars, a nullable union inline in a property, and a deprecated operation
+    # without x-removed-in.
+    nextspec = copy.deepcopy(spec)
+    schemas = nextspec["components"]["schemas"]
+    schemas["CatConfig"] = {
+        "type": "object",
+        "required": ["kind", "lives"],
+        "properties": {"kind": {"type": "string"}, "lives": {"type": "integer"}},
+    }
+    schemas["DogConfig"] = {
+        "type": "object",
+        "required": ["kind", "bark"],
+        "properties": {"kind": {"type": "string"}, "bark": {"type": "boolean"}},
+    }
+    schemas["PetByName"] = {
+        "oneOf": [{"$ref": _REF + "CatConfig"}, {"$ref": _REF + "DogConfig"}],
+        "discriminator": {"propertyName": "kind"},
+    }
+    schemas["PetByShape"] = {"oneOf": [{"$ref": _REF + "CatConfig"}, {"$ref": _REF + "DogConfig"}]}
+    schemas["NumberOrText"] = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    schemas["LinkTokenGetResponse"]["properties"]["pet"] = {
+        "nullable": True,
+        "oneOf": [{"$ref": _REF + "CatConfig"}, {"$ref": _REF + "DogConfig"}],
+        "discriminator": {"propertyName": "kind"},
+    }
+    nextspec["paths"]["/link/token/get"]["post"]["deprecated"] = True
+    path = tmp_path / "next.yml"
+    path.write_text(yaml.safe_dump(nextspec), encoding="utf-8")
+    name = "plaid_link_async_next"
+    target = tmp_path / name
+    shutil.copytree(ROOT / "plaid_link_async", target, ignore=shutil.ignore_patterns("__pycache__"))
+    generate_models.generate(path, target)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        package = importlib.import_module(name)
+        next_models = importlib.import_module(f"{name}.models")
+        assert drift(nextspec, next_models) == []
+        from_dict, to_dict = package.from_dict, package.to_dict
+        read = importlib.import_module(f"{name}._tolerant").read_tolerantly
+        by_name = package._types.plan_type(next_models.PetByName)
+        assert set(by_name.one_of.mapping) == {"CatConfig", "DogConfig"}
+        # Tagged by schema name; untagged by shape; scalars by type.
+        cat = {"kind": "CatConfig", "lives": 9}
+        body = {**_example("/link/token/get", nextspec), "pet": cat}
+        parsed = from_dict(next_models.LinkTokenGetResponse, body)
+        assert type(parsed.pet) is next_models.CatConfig
+        assert to_dict(parsed)["pet"] == cat
+        assert from_dict(next_models.LinkTokenGetResponse, {**body, "pet": None}).pet is None
+        shape = package._types.plan_type(next_models.PetByShape)
+        dog = {"kind": "whatever", "bark": True}
+        assert read_member(read, next_models, shape, dog) == next_models.DogConfig(
+            kind="whatever", bark=True
+        )
+        scalar = package._types.plan_type(next_models.NumberOrText)
+        assert [v.kind.value for v in scalar.variants] == ["int", "str"]
+        assert not scalar.keeps_unknown
+        # The deprecated call warns, with no release to name.
+        api = importlib.import_module(f"{name}._endpoints").DEPRECATED
+        assert api["link_token_get"].startswith("link_token_get is deprecated: Plaid removed")
+        assert "see Plaid's API changelog" in api["link_token_get"]
+    finally:
+        sys.path.remove(str(tmp_path))
+        for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+            del sys.modules[module]
+
+
+def _example(path: str, spec: dict[str, Any]) -> dict[str, Any]:
+    content = spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+    value: dict[str, Any] = next(iter(content["examples"].values()))["value"]
+    return dict(value)
+
+
+def read_member(read: Any, models_: Any, plan: Any, value: dict[str, Any]) -> Any:
+    """A union member as the regenerated tolerant reader reads one, with no drift."""
+    tolerant = importlib.import_module(read.__module__)
+    reading = tolerant._Reading(None)
+    found = tolerant._value(plan, value, "", "pet", reading)
+    assert reading.count == 0
+    return found
