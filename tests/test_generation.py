@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 import importlib
@@ -302,13 +303,12 @@ def test_regenerating_from_the_contract_reproduces_the_committed_files(
         )
 
 
-@pytest.fixture
-def regenerated(regression_spec_path: Path, tmp_path: Path) -> Iterator[types.ModuleType]:
-    """The package copied to a temporary place, regenerated from a regression spec."""
-    name = "plaid_link_async_regenerated"
+@contextlib.contextmanager
+def regenerated_package(spec_path: Path, tmp_path: Path, name: str) -> Iterator[Any]:
+    """The package copied to `tmp_path` as `name`, regenerated from `spec_path`."""
     target = tmp_path / name
     shutil.copytree(ROOT / "plaid_link_async", target, ignore=shutil.ignore_patterns("__pycache__"))
-    generate_models.generate(regression_spec_path, target)
+    generate_models.generate(spec_path, target)
     sys.path.insert(0, str(tmp_path))
     try:
         yield importlib.import_module(name)
@@ -316,6 +316,13 @@ def regenerated(regression_spec_path: Path, tmp_path: Path) -> Iterator[types.Mo
         sys.path.remove(str(tmp_path))
         for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
             del sys.modules[module]
+
+
+@pytest.fixture
+def regenerated(regression_spec_path: Path, tmp_path: Path) -> Iterator[types.ModuleType]:
+    """The package copied to a temporary place, regenerated from a regression spec."""
+    with regenerated_package(regression_spec_path, tmp_path, "plaid_link_async_regenerated") as p:
+        yield p
 
 
 def test_regenerating_from_the_regression_specs_works_and_their_examples_parse(
@@ -396,12 +403,7 @@ def test_the_next_spec_with_other_unions_and_deprecations_regenerates_and_reads(
     path = tmp_path / "next.yml"
     path.write_text(yaml.safe_dump(nextspec), encoding="utf-8")
     name = "plaid_link_async_next"
-    target = tmp_path / name
-    shutil.copytree(ROOT / "plaid_link_async", target, ignore=shutil.ignore_patterns("__pycache__"))
-    generate_models.generate(path, target)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        package = importlib.import_module(name)
+    with regenerated_package(path, tmp_path, name) as package:
         next_models = importlib.import_module(f"{name}.models")
         assert drift(nextspec, next_models) == []
         from_dict, to_dict = package.from_dict, package.to_dict
@@ -427,10 +429,6 @@ def test_the_next_spec_with_other_unions_and_deprecations_regenerates_and_reads(
         api = importlib.import_module(f"{name}._endpoints").DEPRECATED
         assert api["link_token_get"].startswith("link_token_get is deprecated: Plaid removed")
         assert "see Plaid's API changelog" in api["link_token_get"]
-    finally:
-        sys.path.remove(str(tmp_path))
-        for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
-            del sys.modules[module]
 
 
 def _example(path: str, spec: dict[str, Any]) -> dict[str, Any]:
