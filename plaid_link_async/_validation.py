@@ -73,6 +73,8 @@ def nearest(value: str, known: Iterable[str], count: int = 3) -> list[str]:
     by_folded: dict[str, str] = {}
     for name in known:
         by_folded.setdefault(name.casefold(), name)
+    if value.casefold() in by_folded:  # only the case is off: that one, alone
+        return [by_folded[value.casefold()]]
     matches = difflib.get_close_matches(value.casefold(), by_folded, n=count, cutoff=0.6)
     return [by_folded[match] for match in matches]
 

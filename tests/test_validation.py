@@ -77,6 +77,15 @@ def test_unknown_enum_value_is_rejected_in_strict_mode_with_the_allowed_values()
     assert "allow_unknown" not in errors["products[1]"]  # no Python parameter named
 
 
+@pytest.mark.parametrize(("typo", "meant"), [("AUTH", "auth"), ("Transactions", "transactions")])
+def test_a_case_only_typo_gets_its_did_you_mean(typo: str, meant: str) -> None:
+    errors = _errors(_request(products=[typo]), strict=True)
+    assert f"{typo!r} (did you mean {meant!r}?)" in errors["products[0]"]
+    email = models.LinkTokenCreateHostedLink(delivery_method="EMAIL")
+    hosted = _errors(_request(hosted_link=email), strict=True)
+    assert "'EMAIL' (did you mean 'email'?)" in hosted["hosted_link.delivery_method"]
+
+
 def test_unknown_enum_value_passes_by_default_and_is_found_with_its_nearest() -> None:
     request = _request(products=["auth", "autth", "launched_next_month"])
     validate(request)
