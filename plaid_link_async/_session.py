@@ -49,6 +49,7 @@ from ._exceptions import (
     SessionClosedError,
 )
 from ._model_base import Model
+from ._nesting import MAX_NESTING, nesting_within
 from ._once import report_drift, warn_unknown_enum
 from ._ratelimit import LocalRateLimit, RateLimiter, check_rate
 from ._raw import RawAPIResponse
@@ -616,7 +617,21 @@ class AsyncLinkSession(EndpointMethods):
         # Unknown enum strings go through: Plaid may know a product these models do not.
         for path, value, nearest in check_for_sending(request):
             warn_unknown_enum(route.name, path, value, nearest)
-        return _encode_json(to_dict(request)).encode()
+        data = to_dict(request)
+        try:
+            return _encode_json(data).encode()
+        except (RecursionError, ValueError, TypeError) as error:
+            # A free-form value (an `extra`, a dict field, a union's dict) that no JSON
+            # carries: nested past the recursion limit, or of a type json cannot write.
+            where = next((str(key) for key, value in data.items() if not nesting_within(value)), "")
+            problem = (
+                f"nested deeper than {MAX_NESTING} levels"
+                if where
+                else f"cannot be written as JSON ({type(error).__name__})"
+            )
+            raise RequestValidationError(
+                route.request.__name__, [FieldError(where, problem)]
+            ) from None
 
     async def _attempt(
         self,

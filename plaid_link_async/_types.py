@@ -74,7 +74,8 @@ class TypePlan:
         """Kind.UNION with a tag: the member `value` (an object) names, if it names one."""
         assert self.one_of is not None
         assert self.one_of.tag is not None
-        cls = self.one_of.mapping.get(value.get(self.one_of.tag))
+        tag = value.get(self.one_of.tag)
+        cls = self.one_of.mapping.get(tag) if tag.__class__ is str else None
         return None if cls is None else TypePlan(Kind.MODEL, model=cls)
 
     @property

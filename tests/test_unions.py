@@ -76,6 +76,16 @@ def test_an_unknown_or_missing_tag_is_kept_as_a_dict_and_strict_names_it(
     assert caught.value.path == "products[1].product"
 
 
+@pytest.mark.parametrize("tag", [["cra_base_report"], {"a": 1}, 7, None])
+def test_a_tag_that_is_no_string_is_an_unknown_one(tag: Any) -> None:
+    body = parameter({"product": tag, "version": "1"})
+    parsed, drift = read_tolerantly(m.LinkTokenCreateRequestCraReportParameter, body)
+    assert parsed.products == [{"product": tag, "version": "1"}]
+    assert [d.path for d in drift] == ["products[0]"]
+    with pytest.raises(UnexpectedResponseError):
+        from_dict(m.LinkTokenCreateRequestCraReportParameter, body)
+
+
 def test_a_member_that_is_no_object_is_drift() -> None:
     body = parameter("cra_base_report")
     parsed, drift = read_tolerantly(m.LinkTokenCreateRequestCraReportParameter, body)

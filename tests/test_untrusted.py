@@ -17,12 +17,14 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from plaid_link_async import (
     InvalidInputError,
     InvalidWebhookError,
     PlaidTimeoutError,
+    RequestValidationError,
     Timeout,
     UnexpectedResponseError,
     UnknownWebhook,
@@ -33,9 +35,10 @@ from plaid_link_async import (
 )
 from plaid_link_async import models as m
 from plaid_link_async._drift import MAX_KEPT_DRIFT
+from plaid_link_async._nesting import MAX_NESTING
 from plaid_link_async.testing import FakePlaidServer
 
-from ._helpers import error_texts, get_answer
+from ._helpers import CREATE, error_texts, get_answer, session_for
 from ._raw_server import JSON_HEAD, RawServer, always, answer
 from .test_cli import SECRET as CLI_SECRET
 from .test_cli import plaid_link
@@ -284,3 +287,35 @@ async def test_the_cli_reads_a_hostile_headers_file(tmp_path: Path) -> None:
             assert message in err
             assert "Traceback" not in err
             assert len(err.strip().splitlines()) == 1
+
+
+def _deep(levels: int) -> dict[str, Any]:
+    top: dict[str, Any] = {}
+    here = top
+    for _ in range(levels):
+        here["a"] = {}
+        here = here["a"]
+    return top
+
+
+@pytest.mark.parametrize("where", ["extra", "union member"])
+async def test_a_request_nested_past_any_bound_is_refused_naming_it_and_never_sent(
+    fake_plaid: FakePlaidServer, where: str
+) -> None:
+    # Requests are untrusted input too: an app may pass through what its own user sent.
+    deep = _deep(100_000)
+    if where == "extra":
+        request = attrs.evolve(CREATE, extra={"custom": deep})
+        field = "custom"
+    else:
+        cra = m.LinkTokenCreateRequestCraReportParameter(
+            scope="CLIENT_USER", decision_stage="SERVICING", products=[deep]
+        )
+        request = attrs.evolve(CREATE, cra_report_parameter=cra)
+        field = "cra_report_parameter"
+    async with session_for(fake_plaid) as plaid:
+        with pytest.raises(RequestValidationError) as caught:
+            await plaid.link_token_create(request)
+    assert caught.value.paths == (field,)
+    assert f"nested deeper than {MAX_NESTING} levels" in str(caught.value)
+    assert fake_plaid.requests == []
