@@ -119,8 +119,7 @@ def calls_span(url: str) -> float:
 
 def run(url: str, redis_url: str | None, rate: float, rows: int, folder: Path) -> tuple[float, int]:
     """Four batch processes at once; (wall seconds, rows failed)."""
-    env = {**os.environ, "PLAID_CLIENT_ID": CLIENT, "PLAID_SECRET": SECRET}
-    env.pop("PLAID_LINK_REDIS_URL", None)
+    env = cli_env()
     processes = []
     started = time.perf_counter()
     for part in range(4):
@@ -141,6 +140,13 @@ def run(url: str, redis_url: str | None, rate: float, rows: int, folder: Path) -
         lines = [json.loads(line) for line in output.read_text().splitlines()]
         failed += sum(1 for line in lines if "error" in line) + rows - len(lines)
     return time.perf_counter() - started, failed
+
+
+def cli_env(**variables: str) -> dict[str, str]:
+    """The environment of a `plaid-link` process: the bench's credentials, `variables`,
+    and none of the caller's own Plaid settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
+    return {**env, "PLAID_CLIENT_ID": CLIENT, "PLAID_SECRET": SECRET, **variables}
 
 
 def cli(env: dict[str, str], *args: str, **options: Any) -> subprocess.Popen[bytes]:
@@ -169,9 +175,7 @@ def campaign(url: str, limit: int, rows: int, folder: Path) -> dict[str, float]:
     aof.mkdir(exist_ok=True)
     port = free_port()
     redis, redis_url = start_redis(aof, port, appendonly=True)
-    env = {**os.environ, "PLAID_CLIENT_ID": CLIENT, "PLAID_SECRET": SECRET}
-    env |= {"PLAID_BASE_URL": url, "PLAID_LINK_REDIS_URL": redis_url}
-    env.pop("PLAID_ENV", None)
+    env = cli_env(PLAID_BASE_URL=url, PLAID_LINK_REDIS_URL=redis_url)
     control(url, "POST", "reset")
     users = folder / "campaign.csv"
     users.write_text(
@@ -239,8 +243,7 @@ def campaign(url: str, limit: int, rows: int, folder: Path) -> dict[str, float]:
 def waiting(rows: int, folder: Path) -> dict[str, float]:
     """`rows` rows waiting behind a full queue: Redis growth and the feeder's RSS."""
     redis, redis_url = start_redis(folder)
-    env = {**os.environ, "PLAID_CLIENT_ID": CLIENT, "PLAID_SECRET": SECRET}
-    env |= {"PLAID_LINK_REDIS_URL": redis_url}
+    env = cli_env(PLAID_LINK_REDIS_URL=redis_url)
     users = folder / "waiting.csv"
     with users.open("w") as out:
         out.write("user_id,phone_number\n")
