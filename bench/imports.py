@@ -1,46 +1,63 @@
 """Import time of plaid_link_async against that of its four dependencies.
 
-    python bench/imports.py
+    python bench/imports.py [--rounds 21]
 
-Each import runs in a fresh interpreter; the two are alternated and medians compared.
+Each import runs in a fresh interpreter; the cases alternate within each round, and
+each figure is the median of the per-round ratios to the dependencies, with their
+spread. "without speedups" hides orjson from the interpreter.
 Goal: `import plaid_link_async` at most 1.15x `import aiohttp, attrs, cattrs, tenacity`.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import ratio_text
 
 SNIPPET = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
+NO_ORJSON = "import sys; sys.modules['orjson'] = None; "
 CASES = {
     "dependencies": "import aiohttp, attrs, cattrs, tenacity",
     "plaid_link_async": "import plaid_link_async",
+    "plaid_link_async without speedups": NO_ORJSON + "import plaid_link_async",
     "plaid_link_async + models": "import plaid_link_async, plaid_link_async.models",
+    "a first call's modules": (
+        "import plaid_link_async; from plaid_link_async import _session, _setup; "
+        "_setup.routes('http://x')"
+    ),
 }
 
 
-def measure(rounds: int = 21) -> dict[str, float]:
+def measure(rounds: int) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {name: [] for name in CASES}
     for _ in range(rounds):
         for name, stmt in CASES.items():
+            prefix = NO_ORJSON if stmt.startswith(NO_ORJSON) else ""
+            code = prefix + SNIPPET.format(stmt=stmt.removeprefix(prefix))
             out = subprocess.run(
-                [sys.executable, "-c", SNIPPET.format(stmt=stmt)],
-                check=True,
-                capture_output=True,
-                text=True,
+                [sys.executable, "-c", code], check=True, capture_output=True, text=True
             )
             samples[name].append(float(out.stdout))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
 
 
 def main() -> None:
-    times = measure()
-    base = times["dependencies"]
-    print(f"import {CASES['dependencies'][7:]}: {base * 1e3:.1f} ms (median of 21)")
-    for name in ("plaid_link_async", "plaid_link_async + models"):
-        ratio = times[name] / base
-        print(f"import {name}: {times[name] * 1e3:.1f} ms = {ratio:.2f}x the dependencies")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=21)
+    args = parser.parse_args()
+    samples = measure(args.rounds)
+    base = samples["dependencies"]
+    print(f"import {CASES['dependencies'][7:]}: {statistics.median(base) * 1e3:.1f} ms")
+    print(f"({args.rounds} rounds; ratios are medians of per-round ratios)")
+    for name in list(CASES)[1:]:
+        median = statistics.median(samples[name]) * 1e3
+        print(f"import {name}: {median:.1f} ms = {ratio_text(samples[name], base)}")
     print("goal: import plaid_link_async <= 1.15x")
 
 

@@ -36,8 +36,9 @@ from ._exceptions import (
 from ._model_base import ExtraFields, Model
 from ._ratelimit import LocalRateLimit, RateLimiter
 from ._raw import RawAPIResponse
+from ._raw_calls import RawCalls
 from ._retry import RetryPolicy
-from ._session import AsyncLinkSession, RawCalls
+from ._session import AsyncLinkSession
 from ._validation import validate
 from ._version import __version__
 from ._webhooks import (

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
 import attrs
 
@@ -23,7 +30,6 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from ._session import AsyncLinkSession
     from .models import LinkTokenCreateRequest, LinkTokenCreateResponse
 
 logger = logging.getLogger("plaid_link_async")
@@ -79,6 +85,27 @@ class BatchProgress:
 
 
 ProgressCallback = Callable[[BatchProgress], Any]
+
+#: What a batch calls once per input: one `link_token_create`, retried by `retry`,
+#: telling `on_error` of every failed attempt. The session hands in its own, so that
+#: this module never imports the session and imports run one way.
+CreateOne: TypeAlias = Callable[
+    ["LinkTokenCreateRequest", "RetryPolicy | None", Callable[[PlaidLinkError], None]],
+    Awaitable["LinkTokenCreateResponse"],
+]
+
+
+class Batches(Protocol):
+    """What `create_link_tokens` needs: a session's `link_token_create_many`."""
+
+    def link_token_create_many(
+        self,
+        requests: Iterable[LinkTokenCreateRequest],
+        *,
+        concurrency: int = ...,
+        max_per_second: float | None = ...,
+        retry: RetryPolicy | None = ...,
+    ) -> BatchRun: ...
 
 
 class _Limiter:
@@ -196,7 +223,7 @@ class _State:
 
     def __init__(
         self,
-        session: AsyncLinkSession,
+        create: CreateOne,
         source: _Source,
         concurrency: int,
         max_per_second: float | None,
@@ -205,7 +232,7 @@ class _State:
     ) -> None:
         loop = asyncio.get_running_loop()
         self.loop = loop
-        self.session = session
+        self.create = create
         self.source = source
         self.retry = retry
         self.progress = progress
@@ -246,14 +273,12 @@ class _State:
         if self.pacer is not None:
             await self.pacer.wait()
         try:
-            outcome = await self.session._call(
-                "link_token_create", request, None, self.retry, self.limiter.rate_limited
-            )
+            response = await self.create(request, self.retry, self.limiter.rate_limited)
         except PlaidLinkError as error:
             self.failed += 1
             result: BatchResult = BatchFailure(index, request, error)
         else:
-            result = BatchSuccess(index, request, outcome.result)  # type: ignore[arg-type]
+            result = BatchSuccess(index, request, response)
         self.done += 1
         if self.progress is not None:
             self._report()
@@ -286,7 +311,7 @@ class BatchRun:
 
     def __init__(
         self,
-        session: AsyncLinkSession,
+        create: CreateOne,
         requests: Iterable[LinkTokenCreateRequest] | AsyncIterable[LinkTokenCreateRequest],
         *,
         concurrency: int,
@@ -303,7 +328,7 @@ class BatchRun:
             raise ConfigurationError(f"max_per_second must be positive, got {max_per_second!r}")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
-        self._session = session
+        self._create = create
         self._source = _Source(requests)
         self._options = (concurrency, max_per_second, retry, progress)
         self._state: _State | None = None
@@ -328,7 +353,7 @@ class BatchRun:
 
     def _start(self) -> None:
         concurrency, max_per_second, retry, progress = self._options
-        state = _State(self._session, self._source, concurrency, max_per_second, retry, progress)
+        state = _State(self._create, self._source, concurrency, max_per_second, retry, progress)
         self._state = state
         self._tasks = [
             asyncio.create_task(state.work(), name=f"plaid-link-batch-{n}")
@@ -382,7 +407,7 @@ class BatchRun:
 
 
 async def create_link_tokens(
-    session: AsyncLinkSession,
+    session: Batches,
     requests: Iterable[LinkTokenCreateRequest],
     *,
     concurrency: int = 32,

@@ -22,7 +22,7 @@ from . import _datetimes
 from ._codegen import compile_function
 from ._exceptions import UnexpectedResponseError
 from ._model_base import NO_EXTRA, ExtraFields, Model
-from ._nesting import MAX_NESTING, nesting_within
+from ._nesting import MAX_NESTING, nesting_within, plain_within
 from ._types import Kind, TypePlan, is_model, plan_model
 
 _M = TypeVar("_M", bound=Model)
@@ -46,6 +46,18 @@ _NULLABLE_CLASSES: Final = {
 }
 
 
+#: Kinds whose own check refuses None (its class is none of theirs, or the parse of a
+#: date or a model or union member fails on it): a required field of these kinds needs
+#: no separate test for null.
+_REFUSING_NONE: Final = frozenset(
+    {Kind.STR, Kind.BOOL, Kind.INT, Kind.FLOAT, Kind.DICT, Kind.LIST, Kind.ENUM, Kind.MODEL}
+)
+
+
+#: How deep models are inlined into one structure function (see `_StructureWriter`).
+_INLINE_DEPTH: Final = 4
+
+
 class _Invalid(Exception):
     """Raised inside compiled code; only ever a signal to run the diagnosis."""
 
@@ -56,10 +68,19 @@ class _Invalid(Exception):
 class _StructureWriter:
     """Writes the body of one class's structure function."""
 
-    def __init__(self, cls: type[Model]) -> None:
+    def __init__(self, cls: type[Model], *, plain: bool = False) -> None:
         self.cls = cls
-        self.ns: dict[str, Any] = {"_Invalid": _Invalid, "_cls": cls, "ExtraFields": ExtraFields}
+        # For data read by orjson unchecked: free-form values must hold no float.
+        self.plain = plain
+        self.within = plain_within if plain else nesting_within
+        self.ns: dict[str, Any] = {"_Invalid": _Invalid, "ExtraFields": ExtraFields}
         self.lines: list[str] = []
+        # The models being written, outermost first: a model is inlined into its
+        # parent's function unless it is already in this chain (a recursive schema)
+        # or the chain is `_INLINE_DEPTH` deep; a call per nested object costs more
+        # than the rest of its structuring.
+        self.chain: list[type[Model]] = [cls]
+        self.unique = 0
 
     def name(self, prefix: str, value: Any) -> str:
         """The name under which the compiled code sees `value` (one per distinct value)."""
@@ -111,10 +132,13 @@ class _StructureWriter:
             lines.append(f"{indent}{var} = {lookup}({var}, {var})")
         elif kind == Kind.MODEL:
             assert plan.model is not None
-            hook = self.name("model", converter.get_structure_hook(plan.model))
-            lines.append(f"{indent}{var} = {hook}({var}, None)")
+            if self.inlines(plan.model):
+                self.body(plan.model, var, var, indent)
+            else:
+                hook = self.name("model", _hook(plan.model, self.plain))
+                lines.append(f"{indent}{var} = {hook}({var}, None)")
         elif kind == Kind.UNION:
-            fn = self.name("union", _union_structurer(plan))
+            fn = self.name("union", _union_structurer(plan, self.plain))
             lines.append(f"{indent}{var} = {fn}({var})")
         elif kind == Kind.LIST:
             assert plan.item is not None
@@ -128,56 +152,80 @@ class _StructureWriter:
                 lines.append(f"{indent}    if _i.__class__ is not {py}: raise _Invalid")
             elif item.kind == Kind.MODEL and not item.nullable:
                 assert item.model is not None
-                hook = self.name("model", converter.get_structure_hook(item.model))
-                lines.append(f"{indent}{var} = [{hook}(_i, None) for _i in {var}]")
+                if self.inlines(item.model):
+                    self.unique += 1
+                    each, made = f"_i{self.unique}", f"_l{self.unique}"
+                    lines.append(f"{indent}{made} = []")
+                    lines.append(f"{indent}for {each} in {var}:")
+                    self.body(item.model, each, each, indent + "    ")
+                    lines.append(f"{indent}    {made}.append({each})")
+                    lines.append(f"{indent}{var} = {made}")
+                else:
+                    hook = self.name("model", _hook(item.model, self.plain))
+                    lines.append(f"{indent}{var} = [{hook}(_i, None) for _i in {var}]")
             elif item.kind != Kind.ANY:
-                fn = self.name("list", _item_structurer(item))
+                fn = self.name("list", _item_structurer(item, self.plain))
                 lines.append(f"{indent}{var} = [{fn}(_i) for _i in {var}]")
             if item.kind in (Kind.ANY, Kind.DICT):
                 self.bounded(var, MAX_NESTING + 1, indent)
 
     def bounded(self, var: str, limit: int, indent: str) -> None:
         """Emit code refusing a free-form value nested deeper than `limit` (see _nesting)."""
-        within = self.name("within", nesting_within)
+        within = self.name("within", self.within)
         self.lines.append(f"{indent}if not {within}({var}, {limit}): raise _Invalid")
 
-    def write(self) -> Callable[[Any, Any], Model]:
-        plans = plan_model(self.cls)
+    def inlines(self, model: type[Model]) -> bool:
+        return model not in self.chain and len(self.chain) < _INLINE_DEPTH
+
+    def body(self, cls: type[Model], source: str, target: str, indent: str) -> None:
+        """Emit code reading the dict in `source` into a new `cls` bound to `target`."""
+        self.chain.append(cls)
+        self.unique += 1
+        n = self.unique
+        lines = self.lines
+        plans = plan_model(cls)
         known = self.name("known", frozenset(p.name for p in plans))
         # Instances are built as attrs' own __init__ would, slot by slot, minus its
         # per-call overhead (keyword parsing, the `extra` converter): a third faster.
-        self.lines = [
-            "def structure(d, _):",
-            "    if d.__class__ is not dict: raise _Invalid",
-            "    g = d.get",
-            "    o = _new(_cls)",
+        obj, get = f"_o{n}", f"_g{n}"
+        lines += [
+            f"{indent}if {source}.__class__ is not dict: raise _Invalid",
+            f"{indent}{get} = {source}.get",
+            f"{indent}{obj} = _new({self.name('cls', cls)})",
         ]
-        self.ns["_new"] = object.__new__
         for plan in plans:
-            var = f"f_{plan.name}"
+            var = f"_f{n}_{plan.name}"
             if plan.required:
-                self.lines.append(f"    {var} = d[{plan.name!r}]")
-                if not plan.type.nullable:
+                lines.append(f"{indent}{var} = {source}[{plan.name!r}]")
+                if not plan.type.nullable and plan.type.kind not in _REFUSING_NONE:
                     # A null where the contract promises a value: see docs/models.md.
-                    self.lines.append(f"    if {var} is None: raise _Invalid")
-                self.check(var, plan.type, "    ")
+                    lines.append(f"{indent}if {var} is None: raise _Invalid")
+                self.check(var, plan.type, indent)
             else:
-                self.lines.append(f"    {var} = g({plan.name!r})")
-                self.check(var, attrs.evolve(plan.type, nullable=True), "    ")
-            setter = self.name("set", _slot_setter(self.cls, plan.name))
-            self.lines.append(f"    {setter}(o, {var})")
-        set_extra = self.name("set", _slot_setter(self.cls, "extra"))
-        self.lines += [
-            f"    if {known}.issuperset(d):",
-            f"        {set_extra}(o, _NO_EXTRA)",
-            "    else:",
-            f"        e = {{k: v for k, v in d.items() if k not in {known}}}",
-            f"        if not {self.name('within', nesting_within)}(e, {MAX_NESTING + 1}):",
-            "            raise _Invalid",
-            f"        {set_extra}(o, ExtraFields(e))",
-            "    return o",
+                lines.append(f"{indent}{var} = {get}({plan.name!r})")
+                self.check(var, attrs.evolve(plan.type, nullable=True), indent)
+            setter = self.name("set", _slot_setter(cls, plan.name))
+            lines.append(f"{indent}{setter}({obj}, {var})")
+        set_extra = self.name("set", _slot_setter(cls, "extra"))
+        within = self.name("within", self.within)
+        lines += [
+            f"{indent}if {known}.issuperset({source}):",
+            f"{indent}    {set_extra}({obj}, _NO_EXTRA)",
+            f"{indent}else:",
+            f"{indent}    _e = {{k: v for k, v in {source}.items() if k not in {known}}}",
+            f"{indent}    if not {within}(_e, {MAX_NESTING + 1}): raise _Invalid",
+            f"{indent}    {set_extra}({obj}, ExtraFields(_e))",
+            f"{indent}{target} = {obj}",
         ]
+        self.chain.pop()
+
+    def write(self) -> Callable[[Any, Any], Model]:
+        self.ns["_new"] = object.__new__
         self.ns["_NO_EXTRA"] = NO_EXTRA
+        self.chain = []
+        self.lines = ["def structure(d, _):"]
+        self.body(self.cls, "d", "o", "    ")
+        self.lines.append("    return o")
         fn = compile_function("structure", "\n".join(self.lines) + "\n", self.ns)
         fn.__name__ = fn.__qualname__ = f"structure_{self.cls.__name__}"
         return fn
@@ -192,15 +240,15 @@ def _slot_setter(cls: type[Model], name: str) -> Callable[[Any, Any], None]:
     raise TypeError(f"{cls.__name__}.{name} is not a slot")
 
 
-def _item_structurer(item: TypePlan) -> Callable[[Any], Any]:
-    writer = _StructureWriter(Model)
+def _item_structurer(item: TypePlan, plain: bool = False) -> Callable[[Any], Any]:
+    writer = _StructureWriter(Model, plain=plain)
     writer.lines = ["def structure(v):"]
     writer.check("v", item, "    ")
     writer.lines.append("    return v")
     return compile_function("structure", "\n".join(writer.lines) + "\n", writer.ns)
 
 
-def _union_structurer(plan: TypePlan) -> Callable[[Any], Any]:
+def _union_structurer(plan: TypePlan, plain: bool = False) -> Callable[[Any], Any]:
     """The fast path of a union: the member its tag names, or the first member that
     fits. Anything else (an unknown tag, none, no member fitting) is left to the
     tolerant read, which keeps it as the plain dict and says so, or to strict's error."""
@@ -220,7 +268,7 @@ def _union_structurer(plan: TypePlan) -> Callable[[Any], Any]:
                 if cls is None:
                     raise _Invalid
                 # Looked up on first use: a member may hold this union again.
-                hook = hooks[name] = converter.get_structure_hook(cls)
+                hook = hooks[name] = _hook(cls, plain)
             return hook(value, None)
 
         return structure_tagged
@@ -229,7 +277,9 @@ def _union_structurer(plan: TypePlan) -> Callable[[Any], Any]:
     def structure_first(value: Any) -> Any:
         if not tries:
             tries.extend(
-                _item_structurer(variant) for variant in plan.variants if variant.kind != Kind.DICT
+                _item_structurer(variant, plain)
+                for variant in plan.variants
+                if variant.kind != Kind.DICT
             )
         for attempt in tries:
             try:
@@ -476,6 +526,31 @@ def try_from_dict(cls: type[_M], data: Any) -> _M | None:
     except _FAST_ERRORS:
         return None
     return result
+
+
+def try_from_plain(cls: type[_M], data: Any) -> _M | None:
+    """`try_from_dict` for data orjson read unchecked (see `_json.loads_unchecked`):
+    also None where a free-form value holds a float, which may have been an integer
+    past 64 bits. Typed fields need no such care: an integer field refuses a float,
+    and a float field holds the same value either way."""
+    hook = _hook(cls, plain=True)
+    try:
+        result: _M = hook(data, cls)
+    except _FAST_ERRORS:
+        return None
+    return result
+
+
+def _hook(cls: type[Any], plain: bool) -> Callable[[Any, Any], Any]:
+    if not plain:
+        return converter.get_structure_hook(cls)
+    hook = _plain_hooks.get(cls)
+    if hook is None:
+        hook = _plain_hooks[cls] = _StructureWriter(cls, plain=True).write()
+    return hook
+
+
+_plain_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
 
 
 def from_dict(cls: type[_M], data: Any) -> _M:

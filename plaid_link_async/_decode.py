@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final, TypeVar
 
-from ._converter import from_dict, try_from_dict
+from . import _json
+from ._converter import from_dict, try_from_dict, try_from_plain
 from ._drift import MAX_DRIFT, NO_DRIFTS, Drifts
 from ._exceptions import (
     ERROR_CLASSES,
@@ -68,7 +68,14 @@ def parse(raw: RawResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None,
     """
     if not 200 <= raw.status < 300:
         raise error_for(raw, endpoint=endpoint)
-    data = _json(raw, cls.__name__)
+    data, plain = _read_json(raw, cls.__name__, unchecked=True)
+    if plain:
+        result = try_from_plain(cls, data)
+        if result is not None:
+            return result, data
+        # Drifted, or a float kept as it came that orjson may have made of a long
+        # integer: everything after this reads what the standard json reads.
+        data, _ = _read_json(raw, cls.__name__)
     return try_from_dict(cls, data), data
 
 
@@ -111,7 +118,7 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
 
     retry_after = parse_retry_after(raw.headers)
     try:
-        data = _json(raw, None)
+        data, _ = _read_json(raw, None)
     except UnexpectedResponseError as error:
         error.message = f"expected a Plaid error body, {error.message}"
         error.retry_after = retry_after
@@ -139,13 +146,16 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
     )
 
 
-def _json(raw: RawResponse, model: str | None) -> Any:
+def _read_json(raw: RawResponse, model: str | None, *, unchecked: bool = False) -> Any:
+    """The JSON of `raw`; with `unchecked`, (the value, whether orjson read it unchecked)."""
     if not raw.body.strip():
         raise UnexpectedResponseError(
             "got an empty body", model=model, status=raw.status, body_snippet=""
         )
     try:
-        return json.loads(raw.body)
+        if unchecked:
+            return _json.loads_unchecked(raw.body)
+        return _json.loads(raw.body), False
     except (ValueError, RecursionError):
         pass
     # Outside `except`: a JSONDecodeError keeps the whole body as its `doc`.

@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._exceptions import PlaidAPIError, PlaidLinkError, TransportError, UnexpectedResponseError
+from ._exceptions import (
+    AmbiguousOutcomeError,
+    PlaidAPIError,
+    PlaidLinkError,
+    TransportError,
+    UnexpectedResponseError,
+)
 
 #: Operations that only read, by the name Plaid gives every read of this flow.
 READ_SUFFIX: Final = "_get"
@@ -96,3 +102,20 @@ def not_processed(error: PlaidLinkError) -> bool:
     if isinstance(error, UnexpectedResponseError):
         return error.status is not None and 400 <= error.status < 500
     return True  # raised before anything was sent (a closed session, a bad request)
+
+
+def ambiguous_error(
+    error: PlaidLinkError, endpoint: str, attempts: int
+) -> AmbiguousOutcomeError | None:
+    """The error to raise instead of `error` when Plaid may have acted on the request."""
+    if not_processed(error):
+        return None
+    return AmbiguousOutcomeError(
+        error, check=check_for(endpoint), endpoint=endpoint, attempts=attempts
+    )
+
+
+def stamp(error: PlaidLinkError, endpoint: str, attempts: int) -> None:
+    # Every error a call raises has both attributes (see _exceptions).
+    error.attempts = attempts  # type: ignore[attr-defined]
+    error.endpoint = endpoint  # type: ignore[attr-defined]

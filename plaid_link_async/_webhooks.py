@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import attrs
 
+from . import _json
 from ._converter import diagnose, try_from_dict
 from ._drift import MAX_DRIFT, Drifts
 from ._endpoints import WEBHOOKS
@@ -181,7 +182,7 @@ def read_webhook(body: bytes | str | Mapping[str, Any], *, strict: bool = False)
                 f"the webhook body is {len(body):,} bytes, over the limit of {MAX_WEBHOOK_BYTES:,}"
             )
         try:
-            data = json.loads(body)
+            data = _json.loads(body)
         except (ValueError, RecursionError):
             data = None
         if data is None:

@@ -141,7 +141,7 @@ async def test_a_delivery_expires_with_its_token(
     delivery = await plaid.link_delivery_create(
         m.LinkDeliveryCreateRequest(link_token=created.link_token)
     )
-    fake_plaid._tokens[created.link_token]["expires"] = created.expiration.replace(year=2000)
+    fake_plaid._plaid.tokens[created.link_token]["expires"] = created.expiration.replace(year=2000)
     status = await plaid.link_delivery_get(
         m.LinkDeliveryGetRequest(link_delivery_session_id=delivery.link_delivery_session_id)
     )

@@ -135,7 +135,7 @@ async def test_a_key_answered_for_another_kid_is_refused(
     signer = WebhookSigner("asked")
     other = WebhookSigner("other").jwk()
     fake_plaid.add_webhook_key({**other, "kid": "other"})
-    fake_plaid._webhook_keys["asked"] = other  # the server answers the wrong key
+    fake_plaid._plaid.webhook_keys["asked"] = other  # the server answers the wrong key
     assert await reason(plaid, BODY, dict(signer.sign(BODY).headers)) == (
         WebhookRejection.KEY_UNAVAILABLE
     )

@@ -9,10 +9,11 @@ With this package installed, pytest also offers the `fake_plaid` and `plaid_sess
 fixtures. `python -m plaid_link_async.testing` serves the fake from the command line.
 """
 
-from ._control import FakePlaidControl
+from ._control_client import FakePlaidControl
 from ._deliveries import WebhookDelivery, WebhookFault, WebhookFaultKind
 from ._faults import Fault, FaultKind
 from ._messages import SentMessage
+from ._plaid import SimulatedPlaid
 from ._process import FakePlaidProcess, fake_server_process
 from ._server import (
     ANY_ENDPOINT,
@@ -39,6 +40,7 @@ __all__ = [
     "RecordedRequest",
     "SentMessage",
     "SignedWebhook",
+    "SimulatedPlaid",
     "WebhookDelivery",
     "WebhookFault",
     "WebhookFaultKind",

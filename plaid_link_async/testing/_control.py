@@ -9,7 +9,8 @@ Only a loopback peer (127.0.0.1 or ::1) is served. Every field is checked: an un
 one, a wrong type or a value out of bounds is a 400 whose `error` names the field,
 never a Python exception's text.
 
-`FakePlaidControl` is the same surface as a plain synchronous client of these routes.
+`FakePlaidControl` (`_control_client`) is the same surface as a plain synchronous
+client of these routes; `ControlTarget` is what the routes need of the fake.
 """
 
 from __future__ import annotations
@@ -17,28 +18,61 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, Protocol
 
 import attrs
 from aiohttp import web
 
 from .._nesting import nesting_within
-from ._deliveries import WebhookDelivery, WebhookFault, WebhookFaultKind
+from ._deliveries import WebhookDelivery, WebhookFault
 from ._faults import Fault
+from ._messages import SentMessage
+from ._plaid import MAX_ITEMS, LinkCompletion
+from ._recording import RecordedRequest
 from ._signing import SignedWebhook
-
-if TYPE_CHECKING:
-    from ._messages import SentMessage
-    from ._server import FakePlaidServer, LinkCompletion, RecordedRequest
 
 PREFIX: Final = "/_fake/"
 #: The peers the control API answers: the machine itself, by its usual names.
 CONTROL_PEERS: Final = frozenset({"127.0.0.1", "::1"})
 #: The largest control request read.
 MAX_CONTROL_BYTES: Final = 1 << 20
+
+
+class ControlTarget(Protocol):
+    """The controls the routes act on: `FakePlaidServer`'s, which `FakePlaidControl`
+    mirrors for other threads and processes."""
+
+    @property
+    def requests(self) -> list[RecordedRequest]: ...
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]: ...
+    def inject(self, endpoint: str, *faults: Fault) -> None: ...
+    def inject_webhook(self, *faults: WebhookFault) -> None: ...
+    def pending_faults(self, endpoint: str = ...) -> int: ...
+    def complete_link(
+        self,
+        link_token: str,
+        *,
+        items: int = ...,
+        exited: bool = ...,
+        institution_id: str = ...,
+        institution_name: str = ...,
+    ) -> LinkCompletion: ...
+    def open_hosted_link(self, link_delivery_session_id: str) -> None: ...
+    def register_correlation_id(self, correlation_id: str, link_token: str) -> None: ...
+    def add_webhook_key(self, jwk: Mapping[str, Any]) -> None: ...
+    def sign_webhook(
+        self, payload: Mapping[str, Any], *, iat: float | None = ...
+    ) -> SignedWebhook: ...
+    def send_webhook(self, url: str, payload: Mapping[str, Any]) -> None: ...
+    def webhooks_settled(self, timeout: float = ...) -> Awaitable[None]: ...
+    def set_rate_limits(self, limits: Mapping[str, int]) -> None: ...
+    def rate_limited(self) -> dict[str, int]: ...
+    def set_item_state(self, access_token: str, state: str) -> None: ...
+    def sent_messages(self) -> list[SentMessage]: ...
+    def link_tokens(self) -> list[str]: ...
+    def reset(self) -> None: ...
 
 
 class Refused(ValueError):
@@ -118,26 +152,24 @@ def _describe(kind: type | tuple[type, ...]) -> str:
 
 # -- actions --------------------------------------------------------------------------------
 
-Action = Callable[["FakePlaidServer", dict[str, Any]], Any]
+Action = Callable[["ControlTarget", dict[str, Any]], Any]
 
 
-def _faults(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _faults(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"endpoint": _Field(str, True), "faults": _Field(list, True)})
     faults = [_made(Fault, item, f"faults[{n}]") for n, item in enumerate(args["faults"])]
     fake.inject(args["endpoint"], *faults)
     return {"queued": len(faults)}
 
 
-def _webhook_faults(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _webhook_faults(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"faults": _Field(list, True)})
     faults = [_made(WebhookFault, item, f"faults[{n}]") for n, item in enumerate(args["faults"])]
     fake.inject_webhook(*faults)
     return {"queued": len(faults)}
 
 
-def _complete_link(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
-    from ._server import MAX_ITEMS
-
+def _complete_link(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(
         data,
         {
@@ -151,37 +183,37 @@ def _complete_link(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     return attrs.asdict(fake.complete_link(**args))
 
 
-def _sign_webhook(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _sign_webhook(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"payload": _Field(dict, True), "iat": _Field((int, float), low=0)})
     signed = fake.sign_webhook(args["payload"], iat=args.get("iat"))
     return {"body": signed.body.decode(), "headers": dict(signed.headers)}
 
 
-def _send_webhook(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _send_webhook(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"url": _Field(str, True), "payload": _Field(dict, True)})
     fake.send_webhook(args["url"], args["payload"])
     return {"sent": True}
 
 
-async def _webhooks_settled(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+async def _webhooks_settled(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"timeout": _Field((int, float), low=0, high=3600)})
     await fake.webhooks_settled(float(args.get("timeout", 10.0)))
     return {"settled": True}
 
 
-def _open_hosted_link(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _open_hosted_link(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"link_delivery_session_id": _Field(str, True)})
     fake.open_hosted_link(args["link_delivery_session_id"])
     return {"opened": True}
 
 
-def _register_correlation_id(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _register_correlation_id(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"correlation_id": _Field(str, True), "link_token": _Field(str, True)})
     fake.register_correlation_id(args["correlation_id"], args["link_token"])
     return {"registered": True}
 
 
-def _add_webhook_key(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _add_webhook_key(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"jwk": _Field(dict, True)})
     if not isinstance(args["jwk"].get("kid"), str):
         raise Refused("jwk.kid: required, as text")
@@ -189,22 +221,22 @@ def _add_webhook_key(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     return {"added": True}
 
 
-def _pending_faults(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _pending_faults(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"endpoint": _Field(str)})
     return {"pending": fake.pending_faults(args.get("endpoint", "*"))}
 
 
-def _rate_limits(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _rate_limits(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"limits": _Field(dict, True)})
     fake.set_rate_limits(args["limits"])
     return {"limits": args["limits"]}
 
 
-def _rate_limited(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _rate_limited(fake: ControlTarget, data: dict[str, Any]) -> Any:
     return fake.rate_limited()
 
 
-def _set_item_state(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _set_item_state(fake: ControlTarget, data: dict[str, Any]) -> Any:
     args = _args(data, {"access_token": _Field(str, True), "state": _Field(str, True)})
     try:
         fake.set_item_state(args["access_token"], args["state"])
@@ -215,28 +247,28 @@ def _set_item_state(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
     return {"state": args["state"]}
 
 
-def _messages(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _messages(fake: ControlTarget, data: dict[str, Any]) -> Any:
     return [attrs.asdict(message) for message in fake.sent_messages()]
 
 
-def _reset(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _reset(fake: ControlTarget, data: dict[str, Any]) -> Any:
     _args(data, {})
     fake.reset()
     return {"reset": True}
 
 
-def _requests(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _requests(fake: ControlTarget, data: dict[str, Any]) -> Any:
     return [attrs.asdict(request) for request in fake.requests]
 
 
-def _webhook_deliveries(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _webhook_deliveries(fake: ControlTarget, data: dict[str, Any]) -> Any:
     return [
         {**attrs.asdict(d, filter=lambda a, _: a.name != "body"), "body": d.body.decode()}
         for d in fake.webhook_deliveries
     ]
 
 
-def _link_tokens(fake: FakePlaidServer, data: dict[str, Any]) -> Any:
+def _link_tokens(fake: ControlTarget, data: dict[str, Any]) -> Any:
     return fake.link_tokens()
 
 
@@ -263,7 +295,7 @@ ACTIONS: Final[dict[tuple[str, str], Action]] = {
 }
 
 
-async def handle(fake: FakePlaidServer, request: web.Request) -> web.Response:
+async def handle(fake: ControlTarget, request: web.Request) -> web.Response:
     """Serve one control request; every refusal is a 400 (403 for a foreign peer) whose
     `error` names the field or the cause."""
     if request.remote not in CONTROL_PEERS:
@@ -306,165 +338,3 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 def _refuse(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
-
-
-# -- the client -----------------------------------------------------------------------------
-
-
-class FakePlaidControl:
-    """The fake's controls from any thread or process, over its HTTP control API.
-
-    The same methods as `FakePlaidServer`'s, but for starting and closing it (a test
-    compares the two). Synchronous (the standard library's urllib), so a sync test, a
-    thread or a test in another process can use it without an event loop.
-    """
-
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"<FakePlaidControl {self.url}>"
-
-    def inject(self, endpoint: str, *faults: Fault) -> None:
-        """Queue `faults` for `endpoint` (a method name, or "*" for any)."""
-        body = {"endpoint": endpoint, "faults": [fault_to_json(f) for f in faults]}
-        self._call("POST", "faults", body)
-
-    def inject_webhook(self, *faults: WebhookFault) -> None:
-        """Queue `faults` for the next webhook deliveries, one each, in order."""
-        self._call("POST", "webhook_faults", {"faults": [webhook_fault_to_json(f) for f in faults]})
-
-    def pending_faults(self, endpoint: str = "*") -> int:
-        """How many queued faults `endpoint` has not used yet."""
-        pending: int = self._call("POST", "pending_faults", {"endpoint": endpoint})["pending"]
-        return pending
-
-    def complete_link(
-        self,
-        link_token: str,
-        *,
-        items: int = 1,
-        exited: bool = False,
-        institution_id: str = "ins_109508",
-        institution_name: str = "First Platypus Bank",
-    ) -> LinkCompletion:
-        """Play a user going through Link with `link_token` (see `FakePlaidServer`)."""
-        from ._server import LinkCompletion
-
-        body = {
-            "link_token": link_token,
-            "items": items,
-            "exited": exited,
-            "institution_id": institution_id,
-            "institution_name": institution_name,
-        }
-        return LinkCompletion(**self._call("POST", "complete_link", body))
-
-    def add_link_session(
-        self,
-        link_token: str,
-        *,
-        institution_id: str = "ins_109508",
-        institution_name: str = "First Platypus Bank",
-    ) -> str:
-        """`complete_link` with one Item; returns its public token (the 0.1.0 name)."""
-        completion = self.complete_link(
-            link_token, institution_id=institution_id, institution_name=institution_name
-        )
-        return completion.public_tokens[0]
-
-    def open_hosted_link(self, link_delivery_session_id: str) -> None:
-        """Play the user opening a delivered Hosted Link URL."""
-        body = {"link_delivery_session_id": link_delivery_session_id}
-        self._call("POST", "open_hosted_link", body)
-
-    def register_correlation_id(self, correlation_id: str, link_token: str) -> None:
-        """Make `correlation_id` exchangeable for `link_token`."""
-        body = {"correlation_id": correlation_id, "link_token": link_token}
-        self._call("POST", "register_correlation_id", body)
-
-    def add_webhook_key(self, jwk: Mapping[str, Any]) -> None:
-        """Serve the public key `jwk` from `webhook_verification_key_get` by its `kid`."""
-        self._call("POST", "add_webhook_key", {"jwk": dict(jwk)})
-
-    def sign_webhook(
-        self, payload: Mapping[str, Any], *, iat: float | None = None
-    ) -> SignedWebhook:
-        """A webhook body and its headers, signed as Plaid signs them; `iat` backdates it."""
-        body: dict[str, Any] = {"payload": dict(payload)}
-        if iat is not None:
-            body["iat"] = iat
-        data = self._call("POST", "sign_webhook", body)
-        return SignedWebhook(data["body"].encode(), data["headers"])
-
-    def send_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
-        """Deliver `payload`, signed, to a loopback `url`, retried as Plaid does."""
-        self._call("POST", "send_webhook", {"url": url, "payload": dict(payload)})
-
-    def webhooks_settled(self, timeout: float = 10.0) -> None:
-        """Wait until every webhook has been answered 200 or given up on."""
-        self._call("POST", "webhooks_settled", {"timeout": timeout}, wait=timeout)
-
-    def link_tokens(self) -> list[str]:
-        """The link tokens issued so far, oldest first."""
-        tokens: list[str] = self._call("GET", "link_tokens")
-        return tokens
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received, oldest first."""
-        from ._server import RecordedRequest
-
-        return [RecordedRequest(**item) for item in self._call("GET", "requests")]
-
-    def requests_for(self, endpoint: str) -> list[RecordedRequest]:
-        """The recorded requests of one endpoint, oldest first."""
-        return [request for request in self.requests if request.endpoint == endpoint]
-
-    @property
-    def webhook_deliveries(self) -> list[WebhookDelivery]:
-        """Every webhook delivery attempt so far, oldest first (retries included)."""
-        found = []
-        for item in self._call("GET", "webhook_deliveries"):
-            fault = WebhookFaultKind(item["fault"]) if item.get("fault") else None
-            found.append(WebhookDelivery(**{**item, "body": item["body"].encode(), "fault": fault}))
-        return found
-
-    def set_rate_limits(self, limits: Mapping[str, int]) -> None:
-        """Answer calls beyond `limits[operation]` a second with 429, as Plaid does."""
-        self._call("POST", "rate_limits", {"limits": dict(limits)})
-
-    def rate_limited(self) -> dict[str, int]:
-        """How many calls of each operation the rate limits answered 429 so far."""
-        counts: dict[str, int] = self._call("GET", "rate_limited")
-        return counts
-
-    def set_item_state(self, access_token: str, state: str) -> None:
-        """Put an Item into an update-mode state, as `FakePlaidServer.set_item_state`."""
-        self._call("POST", "set_item_state", {"access_token": access_token, "state": state})
-
-    def sent_messages(self) -> list[SentMessage]:
-        """Every Hosted Link text and email sent so far, oldest first."""
-        from ._messages import SentMessage
-
-        return [SentMessage(**item) for item in self._call("GET", "messages")]
-
-    def reset(self) -> None:
-        """Forget what `FakePlaidServer.reset` forgets."""
-        self._call("POST", "reset", {})
-
-    def _call(self, method: str, action: str, body: Any = None, *, wait: float = 0.0) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}{PREFIX}{action}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout + wait) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            detail = json.loads(error.read() or b"{}").get("error", error.reason)
-            raise ValueError(f"the fake refused {method} {PREFIX}{action}: {detail}") from None

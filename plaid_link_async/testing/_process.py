@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ._control import FakePlaidControl
+from ._control_client import FakePlaidControl
 from ._server import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 
 

@@ -11,7 +11,7 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ._control import FakePlaidControl
+from ._control_client import FakePlaidControl
 
 if TYPE_CHECKING:
     from types import TracebackType

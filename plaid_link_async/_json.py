@@ -1,0 +1,147 @@
+"""JSON in and out for the whole package: orjson with the `speedups` extra, else the
+standard json, with the same results either way.
+
+orjson is only ever a faster way to the standard library's answer. Reading, anything
+orjson refuses goes to `json` (which then decides: a lone surrogate, a BOM, a number
+too large for a double, nesting past orjson's 1,024 levels), and so does a body with
+a number of 19 digits or more, because orjson reads an integer past 64 bits as a
+float where `json` keeps it exact. Writing, orjson's bytes are kept only when they read
+back equal to what was written, which lets through exactly the values the standard
+encoder writes the same way; anything else (a NaN, which orjson writes as null, a
+tuple, a UUID, an integer past 64 bits) is the standard encoder's to write or refuse.
+
+Both refuse NaN and Infinity, which JSON does not have: the standard `json` would
+read and write them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the tests run with the extra installed
+    orjson = None  # type: ignore[assignment]
+
+#: Whether the `speedups` extra (orjson) is in use.
+SPEEDUPS: Final = orjson is not None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
+# One encoder for all: `json.dumps` with any option builds a new encoder per call.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def std_loads(data: bytes | str) -> Any:
+    """`json.loads`, refusing NaN and Infinity."""
+    if isinstance(data, (bytes, bytearray)):
+        # What json.loads does with bytes: UTF-8, -16 or -32, by the first bytes.
+        data = data.decode(json.detect_encoding(data), "surrogatepass")
+    elif data.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+    return _DECODER.decode(data)
+
+
+def std_dumps(data: Any) -> bytes:
+    """Compact JSON by the standard encoder; ValueError for NaN or Infinity."""
+    return _ENCODER.encode(data).encode()
+
+
+# Where a number may start, digits, and the rest: a JSON number follows one of `:,[`,
+# whitespace, or nothing, so a run of digits inside a string (a hex id) seldom looks
+# like one, and orjson is kept for it.
+_CLASSES: Final = bytes(
+    48 if 48 <= byte <= 57 else 45 if byte == 45 else 58 if byte in b":,[ \t\n\r" else 46
+    for byte in range(256)
+)
+_LONG: Final = b"0" * 19
+
+
+def _long_number(data: bytes) -> bool:
+    """Whether `data` may hold an integer of 19 digits or more, outside any string."""
+    classes = data.translate(_CLASSES)
+    return (
+        b":" + _LONG in classes
+        or b":-" + _LONG in classes
+        or classes.startswith(_LONG)
+        or classes.startswith(b"-" + _LONG)
+    )
+
+
+_PASSTHROUGH: Final = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    if orjson is not None
+    else 0
+)
+
+
+def _not_plain(value: Any) -> Any:
+    raise TypeError  # orjson's own types beyond JSON's go to the standard encoder
+
+
+def fast_loads(data: bytes | str) -> Any:
+    """`std_loads`'s result, by orjson where it gives the same."""
+    assert orjson is not None
+    if isinstance(data, str) or _long_number(data):
+        return std_loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    return std_loads(data)  # outside `except`: its error should not chain orjson's
+
+
+def fast_dumps(data: Any) -> bytes:
+    """`std_dumps`'s JSON value, by orjson where it writes the same."""
+    assert orjson is not None
+    try:
+        out: bytes = orjson.dumps(data, default=_not_plain, option=_PASSTHROUGH)
+    except TypeError:  # orjson.JSONEncodeError too
+        return std_dumps(data)
+    # Equal on reading back: no NaN (NaN != NaN), no tuple, no enum or UUID turned
+    # into its value, no key or number changed.
+    if orjson.loads(out) == data:
+        return out
+    return std_dumps(data)
+
+
+def loads_unchecked(data: bytes) -> tuple[Any, bool]:
+    """Read `data` for the models' fast path: (value, whether orjson read it unchecked).
+
+    Unchecked, an integer past 64 bits reads as a float. The caller must then structure
+    the value with `try_from_plain`, which refuses a float where it would be kept as it
+    came, and read `data` again with `loads` when that refuses: only a float kept in a
+    free-form value could differ, and that is where the check looks.
+    """
+    if _fast and data.__class__ is bytes:
+        try:
+            return orjson.loads(data), True
+        except orjson.JSONDecodeError:
+            pass
+    return loads(data), False
+
+
+_fast = SPEEDUPS
+
+
+def loads(data: bytes | str) -> Any:
+    """Read JSON: the same value, or the same refusal, with or without orjson."""
+    return fast_loads(data) if _fast else std_loads(data)
+
+
+def dumps(data: Any) -> bytes:
+    """Write compact JSON: the same value, or the same refusal, with or without orjson."""
+    return fast_dumps(data) if _fast else std_dumps(data)
+
+
+def use_speedups(enabled: bool) -> None:
+    """Switch orjson on or off for this process (the benchmarks compare the two)."""
+    global _fast
+    _fast = enabled and SPEEDUPS

@@ -1,0 +1,75 @@
+"""`RawCalls`: `session.with_raw_response`, each operation returning a `RawAPIResponse`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+from ._api import RawEndpointMethods
+from ._drift import Drifts
+from ._model_base import Model
+from ._raw import RawAPIResponse
+from ._transport import RawResponse
+
+if TYPE_CHECKING:
+    from ._config import Timeout
+    from ._exceptions import PlaidLinkError
+    from ._retry import RetryPolicy
+
+
+class Outcome(NamedTuple):
+    """One call's result, with its raw answer, its drift and what it took."""
+
+    result: Model
+    raw: RawResponse
+    drift: Drifts
+    attempts: int
+    elapsed: float
+
+
+class Caller(Protocol):
+    """What the raw calls go through: the session's one request path."""
+
+    async def _call(
+        self,
+        name: str,
+        request: Model,
+        timeout: float | Timeout | None,
+        retry: RetryPolicy | None,
+        on_error: Callable[[PlaidLinkError], None] | None = None,
+        *,
+        strict: bool | None = None,
+        traced: bool = False,
+    ) -> Outcome: ...
+
+
+class RawCalls(RawEndpointMethods):
+    """`session.with_raw_response`: each operation, returning a `RawAPIResponse`.
+
+    Public so that it can be named in annotations; make it through the property.
+    """
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Caller) -> None:
+        self._session = session
+
+    async def _raw(
+        self,
+        name: str,
+        request: Model,
+        timeout: float | Timeout | None,
+        retry: RetryPolicy | None,
+        strict: bool | None,
+    ) -> RawAPIResponse[Model]:
+        outcome = await self._session._call(name, request, timeout, retry, strict=strict)
+        return RawAPIResponse(
+            parsed=outcome.result,
+            drift=outcome.drift,
+            status=outcome.raw.status,
+            headers=outcome.raw.headers,
+            request_id=getattr(outcome.result, "request_id", None),
+            attempts=outcome.attempts,
+            elapsed=outcome.elapsed,
+            endpoint=name,
+        )
