@@ -39,18 +39,7 @@ from ._raw import RawAPIResponse
 from ._raw_calls import RawCalls
 from ._retry import RetryPolicy
 from ._session import AsyncLinkSession
-from ._validation import validate
 from ._version import __version__
-from ._webhooks import (
-    InvalidWebhookError,
-    UnknownWebhook,
-    WebhookReading,
-    WebhookRejection,
-    WebhookVerificationError,
-    WebhookVerifier,
-    parse_webhook,
-    read_webhook,
-)
 
 __all__ = [
     "APIServerError",
@@ -117,9 +106,21 @@ if _typing.TYPE_CHECKING:
         create_link_tokens,
     )
     from ._progress import ProgressBar
+    from ._validation import validate
+    from ._webhooks import (
+        InvalidWebhookError,
+        UnknownWebhook,
+        WebhookReading,
+        WebhookRejection,
+        WebhookVerificationError,
+        WebhookVerifier,
+        parse_webhook,
+        read_webhook,
+    )
 
-# Loaded on first use (PEP 562): a web app that never runs a batch does not pay for it
-# at import time. Type checkers and IDEs see the names through the block above.
+# Loaded on first use (PEP 562): what a web app's calls do not need (batches, progress
+# bars, webhooks with their JWT checks, `validate`'s error lists) costs nothing at
+# import time. Type checkers and IDEs see the names through the block above.
 _LAZY: _typing.Final = {
     "BatchFailure": "._batch",
     "BatchProgress": "._batch",
@@ -128,6 +129,15 @@ _LAZY: _typing.Final = {
     "BatchRun": "._batch",
     "create_link_tokens": "._batch",
     "ProgressBar": "._progress",
+    "validate": "._validation",
+    "InvalidWebhookError": "._webhooks",
+    "UnknownWebhook": "._webhooks",
+    "WebhookReading": "._webhooks",
+    "WebhookRejection": "._webhooks",
+    "WebhookVerificationError": "._webhooks",
+    "WebhookVerifier": "._webhooks",
+    "parse_webhook": "._webhooks",
+    "read_webhook": "._webhooks",
 }
 
 
@@ -136,16 +146,24 @@ def __getattr__(name: str) -> _typing.Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(_importlib.import_module(module, __name__), name)
+    _public(value)
     globals()[name] = value
     return value
 
 
-# Tracebacks read `plaid_link_async.RequestValidationError`, not the private module. Only
-# exceptions: other classes resolve their string annotations through `__module__`.
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+def _public(obj: object) -> None:
+    # Tracebacks read `plaid_link_async.RequestValidationError`, not the private module.
+    # Only exceptions: other classes resolve their string annotations through
+    # `__module__`.
+    if isinstance(obj, type) and issubclass(obj, PlaidLinkError):
+        obj.__module__ = __name__
+
+
 for _name in __all__:
-    if _name in _LAZY:
-        continue
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and issubclass(_obj, PlaidLinkError):
-        _obj.__module__ = __name__
-del _name, _obj
+    if _name not in _LAZY:
+        _public(globals()[_name])
+del _name

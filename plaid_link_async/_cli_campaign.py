@@ -65,7 +65,8 @@ def start(args: Any, defaults: Any) -> int:
     """Feed campaign NAME from --input; with --wait, until every row has a result."""
     from redis.asyncio import Redis
 
-    from .fleet._campaign import QUEUE, feed, status
+    from .fleet._campaign import QUEUE, feed
+    from .fleet._campaign_faces import status
     from .fleet._queue import CampaignQueue
 
     if args.max_queued < 1:
@@ -199,7 +200,8 @@ class WaitProgress:
 async def _watch(redis: Any, name: str, progress: WaitProgress) -> None:
     from redis.exceptions import RedisError
 
-    from .fleet._campaign import CampaignError, status
+    from .fleet._campaign import CampaignError
+    from .fleet._campaign_faces import status
 
     while True:
         # Redis restarting, or the campaign not yet written: shown next time.
@@ -234,7 +236,7 @@ def show_status(args: Any) -> int:
 def export(args: Any) -> int:
     from redis.asyncio import Redis
 
-    from .fleet._campaign import results, status
+    from .fleet._campaign_faces import results, status
 
     async def run() -> int:
         redis = Redis.from_url(_redis_url(args))

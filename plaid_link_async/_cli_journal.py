@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import attrs
 
-from ._cli_input import Record
+from ._cli_records import Record
 from ._datetimes import format_datetime
 from ._exceptions import AmbiguousOutcomeError, PlaidAPIError, PlaidLinkError, one_line
 from ._lockfile import OutputLock

@@ -27,37 +27,42 @@ Errors raised by a call carry `attempts`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from ._drift import NO_DRIFTS, Drifts
+from ._error_base import MAX_LINE, PlaidLinkError, _rebuild, _suffix, one_line
+from ._transport_errors import PlaidTimeoutError, TransportError
 
 if TYPE_CHECKING:
     from .models import PlaidError
 
-
-class PlaidLinkError(Exception):
-    """Base of every exception plaid_link_async raises."""
-
-
-#: The longest `str()` of an error; a server's 1 MiB message is cut, its attribute whole.
-MAX_LINE: Final = 2000
-# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: any of
-# them in a server's text would start a forged log line or move a terminal's cursor.
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def one_line(text: str, limit: int = MAX_LINE) -> str:
-    """`text` fit for a log line: control characters escaped (`\\n`, `\\x1b`), and
-    cut after `limit` characters with a marker saying how many were left out."""
-    if _CONTROL.search(text) is not None:
-        text = _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
-    if len(text) > limit:
-        text = f"{text[:limit]}…(+{len(text) - limit:,} characters)"
-    return text
+__all__ = [
+    "CREDENTIAL_ERROR_CODES",
+    "ERROR_CLASSES",
+    "MAX_LINE",
+    "APIServerError",
+    "AmbiguousOutcomeError",
+    "ConfigurationError",
+    "FieldError",
+    "InstitutionError",
+    "InvalidInputError",
+    "InvalidRequestError",
+    "InvalidResultError",
+    "ItemError",
+    "OAuthError",
+    "PlaidAPIError",
+    "PlaidLinkError",
+    "PlaidTimeoutError",
+    "RateLimitError",
+    "RequestValidationError",
+    "SessionClosedError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "one_line",
+]
 
 
 @attrs.frozen
@@ -173,89 +178,12 @@ class UnexpectedResponseError(PlaidLinkError):
         return (_rebuild, (type(self), (self.message,), self.__dict__))
 
 
-def _suffix(request_id: str | None, attempts: int) -> str:
-    parts = [f"request_id={one_line(request_id, 100)}"] if request_id else []
-    if attempts > 1:
-        parts.append(f"after {attempts} attempts")
-    return f" [{', '.join(parts)}]" if parts else ""
-
-
-def _rebuild(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
-    # Keyword-only constructors do not survive pickle's default `cls(*args)`.
-    error = cls.__new__(cls)
-    Exception.__init__(error, *args)
-    error.__dict__.update(state)
-    return error
-
-
 class ConfigurationError(PlaidLinkError, ValueError):
     """A setting is missing or wrong (credentials, environment, base URL, timeout)."""
 
 
 class SessionClosedError(PlaidLinkError, RuntimeError):
     """The `AsyncLinkSession` was closed; make a new one."""
-
-
-class TransportError(PlaidLinkError):
-    """No HTTP answer arrived: the connection was refused, reset or dropped.
-
-    `retryable` tells whether another attempt may succeed (a reset connection) or not
-    (a malformed URL); `sent` whether the request may have reached Plaid. The message
-    names the underlying error's type and the system's message only: no chained
-    exception is kept (it could hold request headers).
-    """
-
-    message: str
-    """What failed, such as `could not connect: 127.0.0.1:9: Connection refused`."""
-    endpoint: str | None
-    """The operation called, such as `link_token_create`."""
-    retryable: bool
-    """Whether another attempt may succeed (a reset connection) or not (a bad URL)."""
-    attempts: int
-    """How many attempts the call made."""
-    sent: bool
-    """False only when the request provably never left: no connection could be opened.
-    True when any of it may have reached Plaid (a reset, a timeout after connecting)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        endpoint: str | None = None,
-        retryable: bool = True,
-        attempts: int = 1,
-        sent: bool = True,
-    ) -> None:
-        self.message = message
-        self.endpoint = endpoint
-        self.retryable = retryable
-        self.attempts = attempts
-        self.sent = sent
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        where = f"{self.endpoint}: " if self.endpoint else ""
-        return one_line(where + self.message) + _suffix(None, self.attempts)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), (self.message,), self.__dict__))
-
-
-class PlaidTimeoutError(TransportError):
-    """No answer within the timeout of one attempt, or the call's overall deadline passed.
-
-    `connecting` is True when no connection could even be opened in time (the
-    `Timeout.connect` limit): the request was never sent.
-    """
-
-    connecting: bool
-    """True when no connection opened in time, so the request was never sent."""
-
-    def __init__(self, message: str, *, connecting: bool = False, **options: Any) -> None:
-        if connecting:
-            options["sent"] = False
-        super().__init__(message, **options)
-        self.connecting = connecting
 
 
 class AmbiguousOutcomeError(PlaidLinkError):

@@ -20,7 +20,7 @@ from typing import Final, Protocol
 
 import attrs
 
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, PlaidTimeoutError
 
 #: The cooldown after a 429 that named no `Retry-After`, in seconds.
 DEFAULT_COOLDOWN: Final = 1.0
@@ -136,3 +136,23 @@ class LocalRateLimit:
 
     async def aclose(self) -> None:
         pass
+
+
+async def pace(limiter: RateLimiter, operation: str, deadline: float) -> None:
+    """Wait for `limiter`'s go for `operation`, until `deadline` on the loop's clock.
+
+    Raises:
+        PlaidTimeoutError: no slot came in time (nothing was sent).
+    """
+    left = deadline - asyncio.get_running_loop().time()
+    try:
+        await asyncio.wait_for(limiter.acquire(operation), max(left, 0.0))
+    except asyncio.TimeoutError:
+        pass
+    else:
+        return
+    raise PlaidTimeoutError(
+        f"the rate limit gave no slot for {operation} within the call's time",
+        retryable=False,
+        sent=False,
+    )

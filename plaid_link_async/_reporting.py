@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
 import tenacity
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ._otel import Tracing
+    from ._raw_calls import Outcome
     from ._setup import Route
 
 logger: Final = logging.getLogger("plaid_link_async")
@@ -108,3 +109,19 @@ class Reporter:
             )
         if self.tracing is not None:
             self.tracing.attempt(number, status, elapsed, failure)
+
+    async def traced(self, name: str, url: str, call: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        """`call()` inside the call's span, which records how it ended."""
+        tracing = self.tracing
+        assert tracing is not None
+        with tracing.call(name, url) as span:
+            try:
+                outcome = await call()
+            except PlaidLinkError as error:
+                tracing.failed(span, error)
+                raise
+            request_id = getattr(outcome.result, "request_id", None)
+            if isinstance(request_id, str):
+                request_id = self.scrub.text(request_id)  # a server may echo anything
+            tracing.succeeded(span, outcome.raw.status, outcome.attempts, request_id)
+            return outcome

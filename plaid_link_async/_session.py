@@ -7,8 +7,6 @@ path they all take: encoding, the first attempt, tenacity for the rest, decoding
 from __future__ import annotations
 
 import asyncio
-import copy
-import functools
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -32,7 +30,7 @@ from ._exceptions import (
 )
 from ._model_base import Model
 from ._once import report_drift
-from ._ratelimit import RateLimiter
+from ._ratelimit import RateLimiter, pace
 from ._raw_calls import Outcome, RawCalls
 from ._reading import read_answer
 from ._repeat import ambiguous_error, stamp
@@ -41,17 +39,14 @@ from ._request_body import encode_request
 from ._retry import RetryPolicy
 from ._scrub import Scrubber
 from ._session_batch import BatchMethods
+from ._session_views import SessionViews
 from ._session_webhooks import WebhookMethods
 from ._setup import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, Route, routes, setup
-from ._transport import RawResponse, Transport
+from ._transport import RawResponse, Transport, timeout_for
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
-    from typing_extensions import Self
-
     from ._otel import Tracing
-    from ._webhooks import WebhookVerifier
+    from ._webhook_verifier import WebhookVerifier
 
 # Where they were before the configuration moved to _setup.
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "USER_AGENT", "AsyncLinkSession", "RawCalls"]
@@ -59,7 +54,7 @@ __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "USER_AGENT", "AsyncLinkSession", "RawC
 logger: Final = logging.getLogger("plaid_link_async")
 
 
-class AsyncLinkSession(BatchMethods, WebhookMethods):
+class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
     """A client for Plaid's Link endpoints, over one pooled aiohttp session.
 
     Use it as `async with AsyncLinkSession(...) as plaid:` or call `await close()`; share
@@ -195,86 +190,6 @@ class AsyncLinkSession(BatchMethods, WebhookMethods):
         state = "closed" if self.closed else "open"
         return f"<AsyncLinkSession {self.base_url} client_id={self.client_id!r} {state}>"
 
-    @property
-    def closed(self) -> bool:
-        """Whether `aclose()` was called (on this view, or on the session it views)."""
-        return self._view_closed or self._transport.closed
-
-    def with_options(
-        self,
-        *,
-        timeout: float | Timeout | None = None,
-        retry: RetryPolicy | None = None,
-        strict: bool | None = None,
-    ) -> AsyncLinkSession:
-        """This session with other defaults, over the same connection pool.
-
-        `fast = plaid.with_options(timeout=2, retry=RetryPolicy(max_attempts=1))`. The
-        view shares the pool, hooks and webhook key cache; closing it closes the view
-        only, never the pool, which stays the original session's.
-
-        Raises:
-            SessionClosedError: this session or view is closed.
-        """
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
-        if self.closed:
-            raise SessionClosedError("with_options() of a closed AsyncLinkSession (or view)")
-        self.webhooks  # made now, so that the view shares its key cache  # noqa: B018
-        view = copy.copy(self)
-        view._view_of = self._view_of or self
-        view._view_closed = False
-        if timeout is not None:
-            view.timeout = Timeout.of(timeout)
-        if retry is not None:
-            view.retry = retry
-        if strict is not None:
-            view.strict = bool(strict)
-        return view
-
-    @property
-    def max_per_second(self) -> float | None:
-        """The calls started per second per operation the session's own limiter keeps
-        (None without one, or with a limiter passed in)."""
-        return getattr(self._limiter, "max_per_second", None) if self._owns_limiter else None
-
-    @property
-    def max_response_bytes(self) -> int:
-        """The largest response body a call accepts, after decompression."""
-        return self._transport.max_bytes
-
-    @property
-    def http_session(self) -> aiohttp.ClientSession | None:
-        """The underlying `aiohttp.ClientSession`, once the first call made it."""
-        return self._transport.session
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the connection pool (not a session passed in). Safe to call twice.
-
-        On a view from `with_options`, only the view is closed."""
-        if self._view_of is not None:
-            self._view_closed = True
-            return
-        await self._transport.close()
-        if self._owns_limiter and self._limiter is not None:
-            limiter, self._limiter = self._limiter, None
-            await limiter.aclose()
-
-    async def aclose(self) -> None:
-        """`close()`, by the name `contextlib.aclosing` and httpx users expect."""
-        await self.close()
-
     # -- raw responses --------------------------------------------------------------
 
     @property
@@ -314,7 +229,13 @@ class AsyncLinkSession(BatchMethods, WebhookMethods):
         """
         if self._tracing is not None and not traced:
             # Only a traced call pays for the span and its extra frame.
-            return await self._traced(name, request, timeout, retry, on_error, strict)
+            return await self._report.traced(
+                name,
+                self._routes[name].url,
+                lambda: self._call(
+                    name, request, timeout, retry, on_error, strict=strict, traced=True
+                ),
+            )
         if self._view_closed:
             raise SessionClosedError("this view of an AsyncLinkSession is closed")
         if self._probe is not None:
@@ -377,31 +298,6 @@ class AsyncLinkSession(BatchMethods, WebhookMethods):
                 raise ambiguous  # never retried: AmbiguousOutcomeError is not retryable
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    async def _traced(
-        self,
-        name: str,
-        request: Model,
-        timeout: float | Timeout | None,
-        retry: RetryPolicy | None,
-        on_error: Callable[[PlaidLinkError], None] | None,
-        strict: bool | None,
-    ) -> Outcome:
-        tracing = self._tracing
-        assert tracing is not None
-        with tracing.call(name, self._routes[name].url) as span:
-            try:
-                outcome = await self._call(
-                    name, request, timeout, retry, on_error, strict=strict, traced=True
-                )
-            except PlaidLinkError as error:
-                tracing.failed(span, error)
-                raise
-            request_id = getattr(outcome.result, "request_id", None)
-            if isinstance(request_id, str):
-                request_id = self._scrub.text(request_id)  # a server may echo anything
-            tracing.succeeded(span, outcome.raw.status, outcome.attempts, request_id)
-            return outcome
-
     async def _attempt(
         self,
         route: Route,
@@ -422,10 +318,10 @@ class AsyncLinkSession(BatchMethods, WebhookMethods):
                 sent=False,
             )
         if self._limiter is not None:
-            await self._pace(route.name, deadline)
+            await pace(self._limiter, route.name, deadline)
             remaining = deadline - loop.time()
         budget = min(limits.attempt, remaining)
-        client_timeout = _client_timeout(budget, limits.connect)
+        client_timeout = timeout_for(budget, limits.connect)
         report = self._report
         if report.on_request:
             report.on_request.emit(RequestEvent(route.name, number, route.url))
@@ -467,29 +363,3 @@ class AsyncLinkSession(BatchMethods, WebhookMethods):
             # A failure's traceback keeps this frame while tenacity waits to retry: it
             # must not keep the body, parsed or not, nor the failure itself (a cycle).
             raw = failure = None
-
-    async def _pace(self, operation: str, deadline: float) -> None:
-        """Wait for the rate limiter's go, within the call's time."""
-        assert self._limiter is not None
-        left = deadline - asyncio.get_running_loop().time()
-        try:
-            await asyncio.wait_for(self._limiter.acquire(operation), max(left, 0.0))
-        except asyncio.TimeoutError:
-            pass
-        else:
-            return
-        raise PlaidTimeoutError(
-            f"the rate limit gave no slot for {operation} within the call's time",
-            retryable=False,
-            sent=False,
-        )
-
-
-@functools.lru_cache(maxsize=64)
-def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
-    # Cached: almost every attempt has the full attempt budget, so the same pair recurs.
-    # `sock_connect`, not `connect`: aiohttp arms a `connect` timer on every request, even
-    # one served by a pooled connection (about 5% of a call's CPU), while `sock_connect`
-    # only times the opening of a new connection, TLS handshake included. Waiting for a
-    # free connection in a busy pool is queueing, not a failure: the attempt bounds it.
-    return aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total))

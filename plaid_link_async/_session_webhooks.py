@@ -12,7 +12,8 @@ from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
     from ._model_base import Model
-    from ._webhooks import UnknownWebhook, WebhookVerifier
+    from ._webhook_parsing import UnknownWebhook
+    from ._webhook_verifier import WebhookVerifier
 
 #: A webhook refused for a key that could not be fetched is delivered again by Plaid,
 #: and retries here would multiply a forged flood.
@@ -32,7 +33,7 @@ class WebhookMethods(EndpointMethods):
         and cached by key id. Its `max_age`, `leeway` and `clock` may be changed."""
         verifier = self._webhooks
         if verifier is None:
-            from ._webhooks import WebhookVerifier  # PyJWT only where webhooks are verified
+            from ._webhook_verifier import WebhookVerifier  # PyJWT only where webhooks are verified
 
             verifier = self._webhooks = WebhookVerifier(self._fetch_webhook_key)
         return verifier

@@ -320,3 +320,13 @@ def _inflate(inflate: Any, chunk: bytes, buffer: bytearray, limit: int) -> None:
         if len(buffer) > limit or inflate.eof:
             return
         data = inflate.unconsumed_tail
+
+
+@functools.lru_cache(maxsize=64)
+def timeout_for(total: float, connect: float) -> aiohttp.ClientTimeout:
+    # Cached: almost every attempt has the full attempt budget, so the same pair recurs.
+    # `sock_connect`, not `connect`: aiohttp arms a `connect` timer on every request, even
+    # one served by a pooled connection (about 5% of a call's CPU), while `sock_connect`
+    # only times the opening of a new connection, TLS handshake included. Waiting for a
+    # free connection in a busy pool is queueing, not a failure: the attempt bounds it.
+    return aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total))

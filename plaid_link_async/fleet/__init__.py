@@ -7,16 +7,8 @@ client); nothing here is imported unless it is used.
 
 from __future__ import annotations
 
-from ._campaign import (
-    CampaignError,
-    UnknownDelivery,
-    campaign_results,
-    campaign_status,
-    cancel_campaign,
-    link_row,
-    start_campaign,
-    worker_settings,
-)
+from ._campaign import CampaignError, UnknownDelivery, link_row, worker_settings
+from ._campaign_faces import campaign_results, campaign_status, cancel_campaign, start_campaign
 from ._shared import SharedRateLimit
 
 __all__ = [

@@ -1,0 +1,117 @@
+"""A session's views and its closing: `with_options` makes a view sharing the pool,
+hooks and webhook keys, and closing a view never closes what it shares."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from ._config import Timeout
+from ._exceptions import SessionClosedError
+from ._ratelimit import RateLimiter
+from ._retry import RetryPolicy
+from ._transport import Transport
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from ._webhook_verifier import WebhookVerifier
+
+
+class SessionViews:
+    """`with_options`, `close` and what they leave readable, for `AsyncLinkSession`."""
+
+    if TYPE_CHECKING:
+        timeout: Timeout
+        retry: RetryPolicy
+        strict: bool
+        _view_of: Self | None
+        _view_closed: bool
+        _transport: Transport
+        _limiter: RateLimiter | None
+        _owns_limiter: bool
+        webhooks: WebhookVerifier
+
+    @property
+    def closed(self) -> bool:
+        """Whether `aclose()` was called (on this view, or on the session it views)."""
+        return self._view_closed or self._transport.closed
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        strict: bool | None = None,
+    ) -> Self:
+        """This session with other defaults, over the same connection pool.
+
+        `fast = plaid.with_options(timeout=2, retry=RetryPolicy(max_attempts=1))`. The
+        view shares the pool, hooks and webhook key cache; closing it closes the view
+        only, never the pool, which stays the original session's.
+
+        Raises:
+            SessionClosedError: this session or view is closed.
+        """
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if self.closed:
+            raise SessionClosedError("with_options() of a closed AsyncLinkSession (or view)")
+        self.webhooks  # made now, so that the view shares its key cache  # noqa: B018
+        view = copy.copy(self)
+        view._view_of = self._view_of or self
+        view._view_closed = False
+        if timeout is not None:
+            view.timeout = Timeout.of(timeout)
+        if retry is not None:
+            view.retry = retry
+        if strict is not None:
+            view.strict = bool(strict)
+        return view
+
+    @property
+    def max_per_second(self) -> float | None:
+        """The calls started per second per operation the session's own limiter keeps
+        (None without one, or with a limiter passed in)."""
+        return getattr(self._limiter, "max_per_second", None) if self._owns_limiter else None
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest response body a call accepts, after decompression."""
+        return self._transport.max_bytes
+
+    @property
+    def http_session(self) -> aiohttp.ClientSession | None:
+        """The underlying `aiohttp.ClientSession`, once the first call made it."""
+        return self._transport.session
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool (not a session passed in). Safe to call twice.
+
+        On a view from `with_options`, only the view is closed."""
+        if self._view_of is not None:
+            self._view_closed = True
+            return
+        await self._transport.close()
+        if self._owns_limiter and self._limiter is not None:
+            limiter, self._limiter = self._limiter, None
+            await limiter.aclose()
+
+    async def aclose(self) -> None:
+        """`close()`, by the name `contextlib.aclosing` and httpx users expect."""
+        await self.close()
