@@ -73,9 +73,11 @@ def parse(raw: RawResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None,
         result = try_from_plain(cls, data)
         if result is not None:
             return result, data
-        # Drifted, or a float kept as it came that orjson may have made of a long
-        # integer: everything after this reads what the standard json reads.
-        data, _ = _read_json(raw, cls.__name__)
+        # Drifted, or a float kept as it came. Only a long integer can make orjson's
+        # value differ from the standard json's; with one, read the body again, so
+        # that everything after this reads what the standard json reads.
+        if _json.long_number(raw.body):
+            data, _ = _read_json(raw, cls.__name__)
     return try_from_dict(cls, data), data
 
 

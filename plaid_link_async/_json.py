@@ -62,7 +62,7 @@ _CLASSES: Final = bytes(
 _LONG: Final = b"0" * 19
 
 
-def _long_number(data: bytes) -> bool:
+def long_number(data: bytes) -> bool:
     """Whether `data` may hold an integer of 19 digits or more, outside any string."""
     classes = data.translate(_CLASSES)
     return (
@@ -89,7 +89,7 @@ def _not_plain(value: Any) -> Any:
 def fast_loads(data: bytes | str) -> Any:
     """`std_loads`'s result, by orjson where it gives the same."""
     assert orjson is not None
-    if isinstance(data, str) or _long_number(data):
+    if isinstance(data, str) or long_number(data):
         return std_loads(data)
     try:
         return orjson.loads(data)
@@ -117,8 +117,9 @@ def loads_unchecked(data: bytes) -> tuple[Any, bool]:
 
     Unchecked, an integer past 64 bits reads as a float. The caller must then structure
     the value with `try_from_plain`, which refuses a float where it would be kept as it
-    came, and read `data` again with `loads` when that refuses: only a float kept in a
-    free-form value could differ, and that is where the check looks.
+    came (only a float kept in a free-form value could differ, and that is where the
+    check looks); when that refuses, the value is exact unless `long_number(data)`,
+    and `loads` reads it again then.
     """
     if _fast and data.__class__ is bytes:
         try:

@@ -7,18 +7,13 @@ path they all take: encoding, the first attempt, tenacity for the rest, decoding
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from ._config import (
-    Environment,
-    Timeout,
-    configure_logging,
-)
+from ._config import Environment, Timeout, configure_logging
 from ._drift import Drifts
 from ._events import Hook, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
@@ -50,8 +45,6 @@ if TYPE_CHECKING:
 
 # Where they were before the configuration moved to _setup.
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "USER_AGENT", "AsyncLinkSession", "RawCalls"]
-
-logger: Final = logging.getLogger("plaid_link_async")
 
 
 class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
@@ -189,6 +182,27 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<AsyncLinkSession {self.base_url} client_id={self.client_id!r} {state}>"
+
+    @property
+    def closed(self) -> bool:
+        """Whether `aclose()` was called (on this view, or on the session it views)."""
+        return self._view_closed or self._transport.closed
+
+    @property
+    def max_per_second(self) -> float | None:
+        """The calls started per second per operation the session's own limiter keeps
+        (None without one, or with a limiter passed in)."""
+        return getattr(self._limiter, "max_per_second", None) if self._owns_limiter else None
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest response body a call accepts, after decompression."""
+        return self._transport.max_bytes
+
+    @property
+    def http_session(self) -> aiohttp.ClientSession | None:
+        """The underlying `aiohttp.ClientSession`, once the first call made it."""
+        return self._transport.session
 
     # -- raw responses --------------------------------------------------------------
 

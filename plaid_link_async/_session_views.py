@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from ._config import Timeout
 from ._exceptions import SessionClosedError
 from ._ratelimit import RateLimiter
@@ -19,11 +17,9 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from ._webhook_verifier import WebhookVerifier
-
 
 class SessionViews:
-    """`with_options`, `close` and what they leave readable, for `AsyncLinkSession`."""
+    """`with_options` and `close`, for `AsyncLinkSession`."""
 
     if TYPE_CHECKING:
         timeout: Timeout
@@ -34,12 +30,11 @@ class SessionViews:
         _transport: Transport
         _limiter: RateLimiter | None
         _owns_limiter: bool
-        webhooks: WebhookVerifier
 
-    @property
-    def closed(self) -> bool:
-        """Whether `aclose()` was called (on this view, or on the session it views)."""
-        return self._view_closed or self._transport.closed
+        @property
+        def closed(self) -> bool: ...
+
+        def _share_webhook_keys(self) -> None: ...
 
     def with_options(
         self,
@@ -61,7 +56,7 @@ class SessionViews:
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         if self.closed:
             raise SessionClosedError("with_options() of a closed AsyncLinkSession (or view)")
-        self.webhooks  # made now, so that the view shares its key cache  # noqa: B018
+        self._share_webhook_keys()
         view = copy.copy(self)
         view._view_of = self._view_of or self
         view._view_closed = False
@@ -72,22 +67,6 @@ class SessionViews:
         if strict is not None:
             view.strict = bool(strict)
         return view
-
-    @property
-    def max_per_second(self) -> float | None:
-        """The calls started per second per operation the session's own limiter keeps
-        (None without one, or with a limiter passed in)."""
-        return getattr(self._limiter, "max_per_second", None) if self._owns_limiter else None
-
-    @property
-    def max_response_bytes(self) -> int:
-        """The largest response body a call accepts, after decompression."""
-        return self._transport.max_bytes
-
-    @property
-    def http_session(self) -> aiohttp.ClientSession | None:
-        """The underlying `aiohttp.ClientSession`, once the first call made it."""
-        return self._transport.session
 
     async def __aenter__(self) -> Self:
         return self

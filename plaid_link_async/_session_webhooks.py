@@ -42,6 +42,10 @@ class WebhookMethods(EndpointMethods):
     def webhooks(self, verifier: WebhookVerifier) -> None:
         self._webhooks = verifier
 
+    def _share_webhook_keys(self) -> None:
+        # Made now, so that a view from `with_options` shares its key cache.
+        self.webhooks  # noqa: B018
+
     async def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], *, strict: bool | None = None
     ) -> Model | UnknownWebhook:

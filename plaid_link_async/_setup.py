@@ -157,7 +157,7 @@ def _limiter(
     rate = check_rate(max_per_second) if max_per_second is not None else env_max_per_second()
     url = redis_url or env_redis_url()
     if url is not None:
-        from .fleet import SharedRateLimit  # the fleet extra, only where asked for
+        from .fleet._shared import SharedRateLimit  # the fleet extra, only where asked for
 
         return SharedRateLimit(url, client_id=client_id, max_per_second=rate), True
     if rate is not None:

@@ -115,7 +115,12 @@ def test_duplicate_keys_agree(pairs: list[tuple[str, Any]]) -> None:
     agree(body.encode("utf-8", "surrogatepass"), _json.fast_loads, _json.std_loads)
 
 
-@given(st.integers(1, 3000), st.sampled_from(["[", '{"a":']))
+# Depths clear of Python's recursion limit: right at it, whether json fails depends on
+# how deep the caller's own stack is, one frame more or less, for either path alike.
+depths = st.integers(1, 600) | st.integers(4000, 5000)
+
+
+@given(depths, st.sampled_from(["[", '{"a":']))
 def test_deep_nesting_reads_alike(depth: int, opening: str) -> None:
     closing = "]" if opening == "[" else "}"
     agree((opening * depth + "0" + closing * depth).encode(), _json.fast_loads, _json.std_loads)
@@ -187,7 +192,7 @@ def test_writing_any_value_agrees(value: Any) -> None:
     agree(value, _written(_json.fast_dumps), _written(_json.std_dumps))
 
 
-@given(st.integers(1, 2000))
+@given(depths)
 def test_deep_nesting_writes_alike(depth: int) -> None:
     value: Any = 0
     for _ in range(depth):

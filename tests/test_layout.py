@@ -59,6 +59,65 @@ def test_imports_run_one_way() -> None:
         visit(name, [])
 
 
+#: The floors of docs/architecture.md, bottom first; a module imports only from its own
+#: floor or lower ones. A new module takes its place here (and in the page).
+FLOORS: list[list[str]] = [
+    # text, errors' roots and JSON
+    ["_error_base", "_transport_errors", "_redact", "_json", "_nesting", "_datetimes"],
+    ["_drift", "_once", "_codegen", "_version", "_raw"],
+    # the models' base and the contract
+    ["_model_base", "_types", "models", "_endpoints"],
+    # the errors and the models' machinery
+    ["_exceptions", "_cattrs", "_structuring", "_unstructuring", "_diagnosis", "_converter"],
+    ["_tolerant", "_validation", "_scrub"],
+    # transport and policy
+    ["_transport", "_config", "_repeat", "_retry", "_ratelimit", "_events", "_otel", "_decode"],
+    ["_api"],
+    # features that take a call, not a session
+    ["_batch", "_batch_limits", "_progress", "_webhooks", "_webhook_errors", "_webhook_keys"],
+    ["_webhook_parsing", "_webhook_verifier", "fleet._shared", "fleet._queue"],
+    # the session
+    ["_setup", "_reading", "_reporting", "_raw_calls", "_request_body", "_session"],
+    ["_session_views", "_session_batch", "_session_webhooks"],
+    # the package's face
+    [""],
+    # campaigns, the command line and the fake
+    ["fleet", "fleet._campaign", "fleet._campaign_faces", "_cli", "_cli_parser"],
+    ["_cli_common", "_cli_commands", "_cli_batch", "_cli_campaign", "_cli_input"],
+    ["_cli_records", "_cli_journal", "_lockfile", "_demo", "__main__", "testing"],
+]
+#: Which rows of FLOORS make one floor (several rows keep the lines short).
+ROWS_PER_FLOOR = [2, 1, 2, 2, 2, 2, 1, 3]
+
+
+def _floors() -> dict[str, int]:
+    floor: dict[str, int] = {}
+    row = 0
+    for number, rows in enumerate(ROWS_PER_FLOOR):
+        for names in FLOORS[row : row + rows]:
+            for name in names:
+                floor[f"plaid_link_async.{name}".rstrip(".")] = number
+        row += rows
+    return floor
+
+
+def test_imports_go_down_the_floors() -> None:
+    modules = _modules()
+    floor = _floors()
+    for name in modules:
+        if name.startswith("plaid_link_async.testing."):
+            floor[name] = floor["plaid_link_async.testing"]
+    unplaced = sorted(set(modules) - set(floor))
+    assert unplaced == [], f"place these in FLOORS and docs/architecture.md: {unplaced}"
+    upward = [
+        f"{name} -> {imported}"
+        for name, path in modules.items()
+        for imported in sorted(_imports(name, path, modules))
+        if floor[imported] > floor[name]
+    ]
+    assert upward == []
+
+
 def test_no_hand_written_module_is_long() -> None:
     long = {}
     for name, path in _modules().items():

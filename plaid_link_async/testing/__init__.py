@@ -15,6 +15,7 @@ from ._faults import Fault, FaultKind
 from ._messages import SentMessage
 from ._plaid import SimulatedPlaid
 from ._process import FakePlaidProcess, fake_server_process
+from ._reply import PlaidReply
 from ._server import (
     ANY_ENDPOINT,
     DEFAULT_CLIENT_ID,
@@ -37,6 +38,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "LinkCompletion",
+    "PlaidReply",
     "RecordedRequest",
     "SentMessage",
     "SignedWebhook",
