@@ -193,11 +193,18 @@ class _StructureWriter:
                     # A null where the contract promises a value: see docs/models.md.
                     lines.append(f"{indent}if {var} is None: raise _Invalid")
                 self.check(var, plan.type, indent)
+                lines.append(
+                    f"{indent}{self.name('set', _slot_setter(cls, plan.name))}({obj}, {var})"
+                )
             else:
+                # An optional field absent or null is left unset, and reads as None
+                # (`Model.__getattr__`): most of an answer's optional fields are absent,
+                # and a slot write each is a fifth of the structuring.
                 lines.append(f"{indent}{var} = {get}({plan.name!r})")
-                self.check(var, attrs.evolve(plan.type, nullable=True), indent)
-            setter = self.name("set", _slot_setter(cls, plan.name))
-            lines.append(f"{indent}{setter}({obj}, {var})")
+                lines.append(f"{indent}if {var} is not None:")
+                self.check(var, attrs.evolve(plan.type, nullable=False), indent + "    ")
+                setter = self.name("set", _slot_setter(cls, plan.name))
+                lines.append(f"{indent}    {setter}({obj}, {var})")
         set_extra = self.name("set", _slot_setter(cls, "extra"))
         within = self.name("within", self.within)
         lines += [
