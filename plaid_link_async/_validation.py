@@ -47,9 +47,10 @@ def check_for_sending(request: Model) -> list[tuple[str, str, list[str]]]:
     """`validate(request)`, returning `unknown_enum_values(request)`: what the session
     runs before every call, with one compiled check when the request is all known."""
     if _model_checker(type(request), False)(request):
-        errors = list(_rule_errors(request))
-        if errors:
-            raise RequestValidationError(type(request).__name__, errors)
+        if type(request).__name__ in _ONE_OF:
+            errors = list(_rule_errors(request))
+            if errors:
+                raise RequestValidationError(type(request).__name__, errors)
         return []
     validate(request)
     return unknown_enum_values(request)
