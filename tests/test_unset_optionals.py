@@ -12,6 +12,8 @@ import pytest
 from plaid_link_async import from_dict, to_dict
 from plaid_link_async import models as m
 
+from ._helpers import get_answer
+
 BODY = {"link_token": "link-sandbox-1", "expiration": "2026-12-01T00:00:00Z", "request_id": "r1"}
 
 
@@ -56,20 +58,8 @@ def test_a_name_that_is_no_field_is_still_missing() -> None:
 
 
 def test_a_nested_answer_reads_the_same_either_way() -> None:
-    body = {
-        "link_token": "link-sandbox-1",
-        "created_at": "2026-12-01T00:00:00Z",
-        "expiration": "2026-12-01T04:00:00Z",
-        "metadata": {
-            "initial_products": ["auth"],
-            "webhook": None,
-            "country_codes": ["US"],
-            "language": "en",
-            "redirect_uri": None,
-            "client_name": "App",
-        },
-        "request_id": "r1",
-    }
+    body = get_answer()
+    del body["link_sessions"]  # optional: absent, it is left unset
     parsed = from_dict(m.LinkTokenGetResponse, body)
     assert parsed.link_sessions is None
     assert parsed.metadata.institution_data is None
