@@ -17,6 +17,7 @@ read and write them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 try:
@@ -140,6 +141,45 @@ def loads(data: bytes | str) -> Any:
 def dumps(data: Any) -> bytes:
     """Write compact JSON: the same value, or the same refusal, with or without orjson."""
     return fast_dumps(data) if _fast else std_dumps(data)
+
+
+def _plain_writer() -> Callable[[Any, int], Any] | None:
+    """The C encoder `_ENCODER.encode` builds on every call, built once; None where
+    this Python has none, or builds it otherwise."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        # No `markers` (the cycle check): only `dumps_plain` uses it, on values built
+        # fresh, which hold no cycle.
+        return make(  # type: ignore[no-any-return, misc]
+            None,
+            _ENCODER.default,
+            json.encoder.encode_basestring_ascii,
+            None,
+            ":",
+            ",",
+            False,
+            False,
+            False,
+        )
+    except TypeError:
+        return None
+
+
+_write_plain: Final = _plain_writer()
+
+
+def dumps_plain(data: dict[str, Any]) -> bytes:
+    """`dumps` of a value built of `str`, `bool`, `int`, finite `float`, `None`, `list`
+    and `dict` only (what `_sending.plain_request` builds), and holding no cycle: for
+    those, orjson needs no reading back, and the standard encoder no cycle check."""
+    if _fast:
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # a lone surrogate, an integer past 64 bits
+            pass
+    if _write_plain is None:  # pragma: no cover - CPython has the C encoder
+        return std_dumps(data)
+    return "".join(_write_plain(data, 0)).encode()
 
 
 def use_speedups(enabled: bool) -> None:

@@ -10,6 +10,7 @@ from ._exceptions import FieldError, RequestValidationError
 from ._model_base import Model
 from ._nesting import MAX_NESTING, nesting_within
 from ._once import warn_unknown_enum
+from ._sending import plain_request
 from ._validation import check_for_sending
 
 if TYPE_CHECKING:
@@ -29,6 +30,19 @@ def encode_request(route: Route, request: Model) -> bytes:
             route.request.__name__,
             [FieldError("", f"{route.name} takes a {route.request.__name__}, got {got}")],
         )
+    # Most requests are plain: checked and written in one pass. Anything else (a value
+    # to refuse or warn about, a free-form one) is for the careful path to decide.
+    try:
+        data = plain_request(request)
+    except RecursionError:  # a model nested in itself past the limit: the careful path's
+        data = None
+    if data is not None:
+        return _json.dumps_plain(data)
+    return encode_carefully(route, request)
+
+
+def encode_carefully(route: Route, request: Model) -> bytes:
+    """`encode_request` without the one-pass writer: check, warn, write, refuse."""
     # Unknown enum strings go through: Plaid may know a product these models do not.
     for path, value, nearest in check_for_sending(request):
         warn_unknown_enum(route.name, path, value, nearest)

@@ -179,11 +179,14 @@ class _StructureWriter:
         known = self.name("known", frozenset(p.name for p in plans))
         # Instances are built as attrs' own __init__ would, slot by slot, minus its
         # per-call overhead (keyword parsing, the `extra` converter): a third faster.
+        # Where it can, in `cls`'s mutable twin, whose slots take plain stores.
+        twin = _twin(cls)
+        building = cls if twin is None else twin
         obj, get = f"_o{n}", f"_g{n}"
         lines += [
             f"{indent}if {source}.__class__ is not dict: raise _Invalid",
             f"{indent}{get} = {source}.get",
-            f"{indent}{obj} = _new({self.name('cls', cls)})",
+            f"{indent}{obj} = _new({self.name('cls', building)})",
         ]
         for plan in plans:
             var = f"_f{n}_{plan.name}"
@@ -193,9 +196,7 @@ class _StructureWriter:
                     # A null where the contract promises a value: see docs/models.md.
                     lines.append(f"{indent}if {var} is None: raise _Invalid")
                 self.check(var, plan.type, indent)
-                lines.append(
-                    f"{indent}{self.name('set', _slot_setter(cls, plan.name))}({obj}, {var})"
-                )
+                lines.append(f"{indent}{self.store(building, obj, plan.name, var)}")
             else:
                 # An optional field absent or null is left unset, and reads as None
                 # (`Model.__getattr__`): most of an answer's optional fields are absent,
@@ -203,20 +204,28 @@ class _StructureWriter:
                 lines.append(f"{indent}{var} = {get}({plan.name!r})")
                 lines.append(f"{indent}if {var} is not None:")
                 self.check(var, attrs.evolve(plan.type, nullable=False), indent + "    ")
-                setter = self.name("set", _slot_setter(cls, plan.name))
-                lines.append(f"{indent}    {setter}({obj}, {var})")
-        set_extra = self.name("set", _slot_setter(cls, "extra"))
+                lines.append(f"{indent}    {self.store(building, obj, plan.name, var)}")
         within = self.name("within", self.within)
         lines += [
             f"{indent}if {known}.issuperset({source}):",
-            f"{indent}    {set_extra}({obj}, _NO_EXTRA)",
+            f"{indent}    {self.store(building, obj, 'extra', '_NO_EXTRA')}",
             f"{indent}else:",
             f"{indent}    _e = {{k: v for k, v in {source}.items() if k not in {known}}}",
             f"{indent}    if not {within}(_e, {MAX_NESTING + 1}): raise _Invalid",
-            f"{indent}    {set_extra}({obj}, ExtraFields(_e))",
-            f"{indent}{target} = {obj}",
+            f"{indent}    {self.store(building, obj, 'extra', 'ExtraFields(_e)')}",
         ]
+        if twin is not None:
+            lines.append(f"{indent}{obj}.__class__ = {self.name('cls', cls)}")
+        lines.append(f"{indent}{target} = {obj}")
         self.chain.pop()
+
+    def store(self, building: type[Any], obj: str, name: str, value: str) -> str:
+        """The statement storing `value` in slot `name` of `obj`, an instance of `building`:
+        a plain store into a twin (the generator makes every field name an identifier,
+        and no keyword), else a call of the slot's descriptor."""
+        if building.__dict__.get("__setattr__") is object.__setattr__:
+            return f"{obj}.{name} = {value}"
+        return f"{self.name('set', _slot_setter(building, name))}({obj}, {value})"
 
     def write(self) -> Callable[[Any, Any], Model]:
         self.ns["_new"] = object.__new__
@@ -230,13 +239,49 @@ class _StructureWriter:
         return fn
 
 
-def _slot_setter(cls: type[Model], name: str) -> Callable[[Any, Any], None]:
+def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
     for klass in cls.__mro__:
         descriptor = klass.__dict__.get(name)
         if descriptor is not None and hasattr(descriptor, "__set__"):
             setter: Callable[[Any, Any], None] = descriptor.__set__
             return setter
     raise TypeError(f"{cls.__name__}.{name} is not a slot")
+
+
+_twins: dict[type[Model], type[Any] | None] = {}
+
+
+def _twin(cls: type[Model]) -> type[Any] | None:
+    """A class with `cls`'s exact layout, but mutable: an instance is built in it with
+    plain attribute stores, then given `cls` as its class.
+
+    attrs' frozen classes refuse `obj.name = value` in a Python `__setattr__`, so the
+    structuring wrote each slot through its descriptor; a store into a class whose
+    `__setattr__` and `__delattr__` are object's own is specialised by the interpreter,
+    and costs about a third of that. None where the interpreter does not allow the
+    switch of class (then the descriptors are used, as before).
+    """
+    if cls in _twins:
+        return _twins[cls]
+    made = type(
+        cls.__name__,
+        cls.__bases__,
+        {
+            "__slots__": cls.__dict__.get("__slots__", ()),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__module__": __name__,
+            "__qualname__": f"_twin.<{cls.__qualname__}>",
+        },
+    )
+    twin: type[Any] | None = made
+    try:
+        trial: Any = object.__new__(made)
+        trial.__class__ = cls
+    except TypeError:  # pragma: no cover - CPython allows it for these layouts
+        twin = None
+    _twins[cls] = twin
+    return twin
 
 
 def _item_structurer(item: TypePlan, plain: bool = False) -> Callable[[Any], Any]:

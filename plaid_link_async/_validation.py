@@ -47,7 +47,7 @@ def check_for_sending(request: Model) -> list[tuple[str, str, list[str]]]:
     """`validate(request)`, returning `unknown_enum_values(request)`: what the session
     runs before every call, with one compiled check when the request is all known."""
     if _model_checker(type(request), False)(request):
-        if type(request).__name__ in _ONE_OF:
+        if type(request).__name__ in ONE_OF_RULES:
             errors = list(_rule_errors(request))
             if errors:
                 raise RequestValidationError(type(request).__name__, errors)
@@ -113,14 +113,14 @@ def _unknown_in_value(
 
 # Rules the contract states in prose only. Checked after the fields, by class name so
 # that a regenerated model keeps its rule.
-_ONE_OF: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
+ONE_OF_RULES: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
     # "One of either the user_id or the user field is required" (since 1.6xx).
     "LinkTokenCreateRequest": (("user_id", "user"),),
 }
 
 
 def _rule_errors(obj: Model) -> Iterator[FieldError]:
-    for names in _ONE_OF.get(type(obj).__name__, ()):
+    for names in ONE_OF_RULES.get(type(obj).__name__, ()):
         if all(getattr(obj, name, None) is None for name in names):
             listed = " or ".join(f"`{name}`" for name in names)
             yield FieldError(names[0], f"one of {listed} is required")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import os
 import pickle
+import signal
 import sys
 import types
 from typing import Any
@@ -227,3 +229,37 @@ def run_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
         code = process.wait(60)
     os.close(leader)
     return code, b"".join(chunks).decode(errors="replace")
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with the same types all the way down, and floats equal bit for bit.
+
+    A loop, not recursion: the values compared nest as deep as json can read."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, float):
+            if math.isnan(x) or math.isnan(y):
+                return False  # neither side may produce NaN
+            if x != y or math.copysign(1, x) != math.copysign(1, y):
+                return False
+        elif isinstance(x, dict):
+            if list(x) != list(y):
+                return False
+            pending.extend((x[key], y[key]) for key in x)
+        elif isinstance(x, list):
+            if len(x) != len(y):
+                return False
+            pending.extend(zip(x, y, strict=True))
+        elif x != y:
+            return False
+    return True
+
+
+def hears_ctrl_c() -> None:
+    """For a child process that a test stops with SIGINT: Ctrl-C's default action, even
+    when the tests run with SIGINT ignored (a shell's background job), which the child
+    would inherit and, as programs should, keep ignoring."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -32,12 +32,16 @@ aware_datetimes = st.datetimes(
     min_value=datetime.datetime(1970, 1, 2), timezones=st.just(datetime.timezone.utc) | _offsets
 )
 
-_model_strategies: dict[type[Model], st.SearchStrategy[Any]] = {}
+_model_strategies: dict[tuple[type[Model], bool], st.SearchStrategy[Any]] = {}
 
 
-def for_plan(plan: TypePlan, meta: Any = None) -> st.SearchStrategy[Any]:
+def for_plan(plan: TypePlan, meta: Any = None, *, plain: bool = False) -> st.SearchStrategy[Any]:
+    """Any valid value of `plan`; `plain`: only known enum values, and no free-form
+    value (none for a `dict`, `Any` or union field, and no `extra`)."""
     meta = meta or {}
     kind = plan.kind
+    if plain and kind in (Kind.DICT, Kind.ANY, Kind.UNION):
+        return st.none()
     strategy: st.SearchStrategy[Any]
     if kind == Kind.STR:
         if "one_of" in meta:
@@ -57,13 +61,20 @@ def for_plan(plan: TypePlan, meta: Any = None) -> st.SearchStrategy[Any]:
     elif kind == Kind.ENUM:
         assert plan.enum is not None
         # Known members, and strings newer than the models.
-        strategy = st.sampled_from(list(plan.enum)) | st.text(max_size=8)
+        members = st.sampled_from(list(plan.enum))
+        if plain:
+            strategy = members | members.map(lambda member: member.value)
+        else:
+            strategy = members | st.text(max_size=8)
     elif kind == Kind.MODEL:
         assert plan.model is not None
-        strategy = st.deferred(lambda: model_strategy(plan.model))  # type: ignore[arg-type]
+        model = plan.model
+        strategy = st.deferred(lambda: model_strategy(model, plain=plain))
     elif kind == Kind.LIST:
         assert plan.item is not None
-        strategy = st.lists(for_plan(plan.item), min_size=meta.get("min_items", 0), max_size=3)
+        strategy = st.lists(
+            for_plan(plan.item, plain=plain), min_size=meta.get("min_items", 0), max_size=3
+        )
     elif kind == Kind.UNION:
         # The members the models know; a member they do not know (kept as a dict) does
         # not round-trip through the strict path, and has tests of its own.
@@ -78,19 +89,21 @@ def for_plan(plan: TypePlan, meta: Any = None) -> st.SearchStrategy[Any]:
     return st.none() | strategy if plan.nullable else strategy
 
 
-def model_strategy(cls: type[Model]) -> st.SearchStrategy[Any]:
-    """Any valid instance of `cls`, unknown `extra` keys included."""
-    if cls not in _model_strategies:
+def model_strategy(cls: type[Model], *, plain: bool = False) -> st.SearchStrategy[Any]:
+    """Any valid instance of `cls`, unknown `extra` keys included unless `plain`."""
+    if (cls, plain) not in _model_strategies:
         plans = plan_model(cls)
         names = {p.name for p in plans}
         fields = {}
         for plan in plans:
-            value = for_plan(plan.type, plan.metadata)
+            value = for_plan(plan.type, plan.metadata, plain=plain)
             fields[plan.name] = value if plan.required else st.none() | value
         extra = st.dictionaries(
             st.text(min_size=1, max_size=8).filter(lambda k: k not in names),
             json_values,
             max_size=2,
         )
-        _model_strategies[cls] = st.builds(cls, extra=extra, **fields)
-    return _model_strategies[cls]
+        if plain:
+            extra = st.just({})
+        _model_strategies[(cls, plain)] = st.builds(cls, extra=extra, **fields)
+    return _model_strategies[(cls, plain)]

@@ -18,7 +18,7 @@ import pytest
 
 from plaid_link_async.testing import FakePlaidServer
 
-from ._helpers import run_on_a_terminal
+from ._helpers import hears_ctrl_c, run_on_a_terminal
 from ._redis import RedisServer, redis_server
 from .conftest import ROOT
 
@@ -277,12 +277,13 @@ async def test_a_feeder_interrupted_by_ctrl_c_resumes_where_it_stopped(
         feeder = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "plaid_link_async", *start, cwd=ROOT, env=env(fake, redis),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            preexec_fn=hears_ctrl_c,
         )  # fmt: skip
         while len(fake.requests_for("link_token_create")) < 8:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         feeder.send_signal(stop_signal)  # Ctrl-C or a stop, while it waits for room
         _, err = await asyncio.wait_for(feeder.communicate(), 30)
-        assert feeder.returncode == code
+        assert feeder.returncode == code, err.decode()  # the feeder's own words
         assert "interrupted; the rows queued are still worked on" in err.decode()
         assert "run the same command again: plaid-link campaign start halt" in err.decode()
         client = Redis.from_url(redis.url)

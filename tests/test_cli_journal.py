@@ -17,7 +17,7 @@ import pytest
 from plaid_link_async._cli_journal import cut_unterminated_tail
 from plaid_link_async.testing import FakePlaidServer
 
-from ._helpers import run_on_a_terminal
+from ._helpers import hears_ctrl_c, run_on_a_terminal
 from ._raw_server import JSON_HEAD, RawServer, always, answer
 from .test_cli import SECRET, fake, lines, plaid_link, wait_for_lines
 
@@ -364,7 +364,7 @@ async def test_ctrl_c_journals_finished_calls_and_says_how_to_resume(
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "plaid_link_async", "batch", "create", "--input", str(users),
         "--output", str(output), "--client-name", "App", "--concurrency", "8",
-        "--base-url", fake.url, stderr=asyncio.subprocess.PIPE, env=env,
+        "--base-url", fake.url, stderr=asyncio.subprocess.PIPE, env=env, preexec_fn=hears_ctrl_c,
     )  # fmt: skip
     await wait_for_lines(output, 20)
     process.send_signal(signal.SIGINT)

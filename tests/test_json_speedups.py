@@ -19,34 +19,9 @@ from plaid_link_async import AsyncLinkSession, RequestValidationError, _json
 from plaid_link_async import models as m
 from plaid_link_async.testing import FakePlaidServer
 
+from ._helpers import same
+
 pytestmark = pytest.mark.skipif(not _json.SPEEDUPS, reason="needs the speedups extra")
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, with the same types all the way down, and floats equal bit for bit.
-
-    A loop, not recursion: the values compared nest as deep as json can read."""
-    pending = [(a, b)]
-    while pending:
-        x, y = pending.pop()
-        if type(x) is not type(y):
-            return False
-        if isinstance(x, float):
-            if math.isnan(x) or math.isnan(y):
-                return False  # neither side may produce NaN
-            if x != y or math.copysign(1, x) != math.copysign(1, y):
-                return False
-        elif isinstance(x, dict):
-            if list(x) != list(y):
-                return False
-            pending.extend((x[key], y[key]) for key in x)
-        elif isinstance(x, list):
-            if len(x) != len(y):
-                return False
-            pending.extend(zip(x, y, strict=True))
-        elif x != y:
-            return False
-    return True
 
 
 def outcome(function: Callable[[Any], Any], value: Any) -> tuple[str, Any]:

@@ -69,7 +69,7 @@ FLOORS: list[list[str]] = [
     ["_model_base", "_types", "models", "_endpoints"],
     # the errors and the models' machinery
     ["_exceptions", "_cattrs", "_structuring", "_unstructuring", "_diagnosis", "_converter"],
-    ["_tolerant", "_validation", "_scrub"],
+    ["_tolerant", "_validation", "_sending", "_scrub"],
     # transport and policy
     ["_transport", "_config", "_repeat", "_retry", "_ratelimit", "_events", "_otel", "_decode"],
     ["_api"],

@@ -1,18 +1,26 @@
-"""An answer's absent optional fields are left unset by the fast parse (a fifth of its
-time) and read as None: nothing a user can do with a model tells the two apart."""
+"""How the fast parse builds models, and that nothing a user can do tells its models
+from made ones: an answer's absent optional fields are left unset (a fifth of its
+time) and read as None, and each instance is filled in a mutable twin of its class
+before it is given its class (a sixth)."""
 
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
+import weakref
+from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
 
-from plaid_link_async import from_dict, to_dict
+from plaid_link_async import Model, UnexpectedResponseError, from_dict, to_dict
 from plaid_link_async import models as m
 
 from ._helpers import get_answer
+from .strategies import model_strategy
 
 BODY = {"link_token": "link-sandbox-1", "expiration": "2026-12-01T00:00:00Z", "request_id": "r1"}
 
@@ -65,3 +73,46 @@ def test_a_nested_answer_reads_the_same_either_way() -> None:
     assert parsed.metadata.institution_data is None
     assert parsed.metadata.webhook is None
     assert from_dict(m.LinkTokenGetResponse, to_dict(parsed)) == parsed
+
+
+def _models_in(value: Any) -> Iterator[Model]:
+    if isinstance(value, Model):
+        yield value
+        for field in attrs.fields(type(value)):
+            yield from _models_in(getattr(value, field.name))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _models_in(item)
+
+
+@settings(max_examples=60, deadline=None)
+@given(made=model_strategy(m.LinkTokenGetResponse))
+def test_every_parsed_model_is_of_its_own_class_and_frozen(made: Any) -> None:
+    parsed = from_dict(m.LinkTokenGetResponse, to_dict(made))
+    for model in _models_in(parsed):
+        cls = type(model)
+        assert getattr(m, cls.__name__) is cls
+        assert weakref.ref(model)() is model
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            model.extra = {}  # type: ignore[misc]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            del model.extra  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(parsed)) == parsed == copy.deepcopy(parsed)
+
+
+def test_no_half_built_model_is_left_behind() -> None:
+    event = {"event_id": "1", "event_name": "OPEN", "timestamp": "2026-01-01T00:00:00Z"}
+    body = get_answer(
+        link_sessions=[
+            {"link_session_id": "a", "events": [event, {**event, "event_name": 7}]},
+        ]
+    )
+    with pytest.raises(UnexpectedResponseError):
+        from_dict(m.LinkTokenGetResponse, body)  # refused three models deep
+    gc.collect()
+    twins = [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, Model) and type(obj).__qualname__.startswith("_twin.")
+    ]
+    assert twins == []
