@@ -185,9 +185,16 @@ class _StructureWriter:
         obj, get = f"_o{n}", f"_g{n}"
         lines += [
             f"{indent}if {source}.__class__ is not dict: raise _Invalid",
-            f"{indent}{get} = {source}.get",
             f"{indent}{obj} = _new({self.name('cls', building)})",
         ]
+        # The keys read: every required one, and each optional one present with a
+        # value. When the dict holds no more, it holds nothing unknown, and the set
+        # test below (a lookup per key, a tenth of the structuring) is skipped.
+        count, required = f"_c{n}", sum(plan.required for plan in plans)
+        optional = len(plans) > required
+        if optional:
+            lines.append(f"{indent}{get} = {source}.get")
+            lines.append(f"{indent}{count} = {required}")
         for plan in plans:
             var = f"_f{n}_{plan.name}"
             if plan.required:
@@ -205,9 +212,11 @@ class _StructureWriter:
                 lines.append(f"{indent}if {var} is not None:")
                 self.check(var, attrs.evolve(plan.type, nullable=False), indent + "    ")
                 lines.append(f"{indent}    {self.store(building, obj, plan.name, var)}")
+                lines.append(f"{indent}    {count} += 1")
         within = self.name("within", self.within)
         lines += [
-            f"{indent}if {known}.issuperset({source}):",
+            f"{indent}if len({source}) == {count if optional else required} "
+            f"or {known}.issuperset({source}):",
             f"{indent}    {self.store(building, obj, 'extra', '_NO_EXTRA')}",
             f"{indent}else:",
             f"{indent}    _e = {{k: v for k, v in {source}.items() if k not in {known}}}",

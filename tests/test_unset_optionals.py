@@ -116,3 +116,22 @@ def test_no_half_built_model_is_left_behind() -> None:
         if isinstance(obj, Model) and type(obj).__qualname__.startswith("_twin.")
     ]
     assert twins == []
+
+
+@pytest.mark.parametrize(
+    ("more", "extra"),
+    [
+        ({}, {}),
+        ({"hosted_link_url": None}, {}),  # present, null: a key the count does not see
+        ({"hosted_link_url": "https://h"}, {}),
+        ({"new": 1}, {"new": 1}),
+        ({"hosted_link_url": None, "new": 1}, {"new": 1}),
+        ({"hosted_link_url": "https://h", "new": [1]}, {"new": [1]}),
+    ],
+)
+def test_unknown_keys_are_kept_whatever_optional_keys_come_with_them(
+    more: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    parsed = from_dict(m.LinkTokenCreateResponse, {**BODY, **more})
+    assert dict(parsed.extra) == extra
+    assert parsed.hosted_link_url == more.get("hosted_link_url")
