@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
 import attrs
 
@@ -62,16 +62,6 @@ class Model:
     )
     """The JSON keys the model does not declare, read-only; empty when there are none."""
 
-    if not TYPE_CHECKING:  # for type checkers, a model has only its fields
-
-        def __getattr__(self, name: str) -> Any:
-            # Reached only when the slot is empty: an optional field the fast parse
-            # left unset because the answer did not have it. It reads as its default,
-            # None, as if attrs' __init__ had set it; any other name is missing.
-            if name in _optional_names(type(self)):
-                return None
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def __repr__(self) -> str:
         cls = type(self)
         parts = []
@@ -95,16 +85,6 @@ class Model:
             parts.append(extra)  # after the declared fields, which matter more
         return f"{cls.__name__}({', '.join(parts)})"
 
-
-def _optional_names(cls: type[Model]) -> frozenset[str]:
-    names = _OPTIONAL.get(cls)
-    if names is None:
-        fields = attrs.fields(cls)
-        names = _OPTIONAL[cls] = frozenset(f.name for f in fields if f.default is None)
-    return names
-
-
-_OPTIONAL: dict[type[Model], frozenset[str]] = {}
 
 #: The one empty `ExtraFields`, shared by every model without unknown keys.
 NO_EXTRA: Final = cast("ExtraFields", attrs.fields(Model).extra.default)

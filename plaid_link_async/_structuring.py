@@ -205,14 +205,12 @@ class _StructureWriter:
                 self.check(var, plan.type, indent)
                 lines.append(f"{indent}{self.store(building, obj, plan.name, var)}")
             else:
-                # An optional field absent or null is left unset, and reads as None
-                # (`Model.__getattr__`): most of an answer's optional fields are absent,
-                # and a slot write each is a fifth of the structuring.
+                # An optional field absent or null is None, as attrs' __init__ sets it.
                 lines.append(f"{indent}{var} = {get}({plan.name!r})")
                 lines.append(f"{indent}if {var} is not None:")
                 self.check(var, attrs.evolve(plan.type, nullable=False), indent + "    ")
-                lines.append(f"{indent}    {self.store(building, obj, plan.name, var)}")
                 lines.append(f"{indent}    {count} += 1")
+                lines.append(f"{indent}{self.store(building, obj, plan.name, var)}")
         within = self.name("within", self.within)
         lines += [
             f"{indent}if len({source}) == {count if optional else required} "
