@@ -150,17 +150,18 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
 
 def _read_json(raw: RawResponse, model: str | None, *, unchecked: bool = False) -> Any:
     """The JSON of `raw`; with `unchecked`, (the value, whether orjson read it unchecked)."""
-    if not raw.body.strip():
-        raise UnexpectedResponseError(
-            "got an empty body", model=model, status=raw.status, body_snippet=""
-        )
     try:
         if unchecked:
             return _json.loads_unchecked(raw.body)
         return _json.loads(raw.body), False
     except (ValueError, RecursionError):
         pass
-    # Outside `except`: a JSONDecodeError keeps the whole body as its `doc`.
+    # Outside `except`: a JSONDecodeError keeps the whole body as its `doc`. Blank is
+    # asked only now: `strip()` copies a body with whitespace around it (a newline).
+    if not raw.body.strip():
+        raise UnexpectedResponseError(
+            "got an empty body", model=model, status=raw.status, body_snippet=""
+        )
     kind = raw.headers.get("Content-Type", "no content type").split(";")[0]
     raise UnexpectedResponseError(
         f"got a body that is not JSON ({kind[:60]})",

@@ -41,12 +41,14 @@ class Reporter:
         self.on_response = Hooks(on_response)
         self.on_retry = Hooks(on_retry)
         self.tracing = tracing
+        # Asked on every attempt: the hooks are fixed at construction, so the answers
+        # are too (only the log level may change while the session lives).
+        self.announces = bool(self.on_request)
+        self._reports_ends = bool(self.on_response) or tracing is not None
 
     def wants_ends(self) -> bool:
         """Whether `ended` has anything to do (else the request path skips it)."""
-        return (
-            bool(self.on_response) or self.tracing is not None or logger.isEnabledFor(logging.DEBUG)
-        )
+        return self._reports_ends or logger.isEnabledFor(logging.DEBUG)
 
     def before_sleep(
         self, route: Route, policy: RetryPolicy, started: float

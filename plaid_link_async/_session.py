@@ -337,7 +337,7 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         budget = min(limits.attempt, remaining)
         client_timeout = timeout_for(budget, limits.connect)
         report = self._report
-        if report.on_request:
+        if report.announces:
             report.on_request.emit(RequestEvent(route.name, number, route.url))
         status: int | None = None
         request_id: str | None = None

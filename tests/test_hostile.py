@@ -169,6 +169,18 @@ async def test_transport_failures_chain_nothing_that_holds_the_secret(raw: bytes
     assert len(api.received) == 3
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b"", "got an empty body"), (b" \r\n\t ", "got an empty body"),
+     (b"<html>busy</html>", "got a body that is not JSON (application/json)")],
+)  # fmt: skip
+async def test_a_blank_or_non_json_answer_is_named_as_such(body: bytes, message: str) -> None:
+    async with RawServer(always(answer(200, body, JSON_HEAD))) as api, session(api.url) as plaid:
+        error = await fail(plaid, UnexpectedResponseError)
+    assert error.message == message
+    assert error.status == 200
+
+
 async def test_a_content_length_shorter_than_the_body_is_a_typed_error() -> None:
     body = CREATED + b"   trailing bytes the header did not declare" * 10
     head = {"Content-Length": "12", **JSON_HEAD}
