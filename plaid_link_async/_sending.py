@@ -22,7 +22,7 @@ from ._codegen import compile_function
 from ._datetimes import format_date, format_datetime
 from ._model_base import NO_EXTRA, Model
 from ._types import Kind, TypePlan, plan_model
-from ._validation import ONE_OF_RULES
+from ._validation import ONE_OF_RULES, limits
 
 _Writer = Callable[[Any], Any]
 
@@ -143,17 +143,17 @@ def _value_lines(
 
 
 def _bounds(meta: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    low = meta.get("minimum", meta.get("min_length", meta.get("min_items")))
-    high = meta.get("maximum", meta.get("max_length", meta.get("max_items")))
-    return [(op, limit) for op, limit in (("<", low), (">", high)) if limit is not None]
+    """The comparisons that refuse a value out of the field's bounds (see `limits`)."""
+    return [(op, limit) for op, limit in zip("<>", limits(meta), strict=True) if limit is not None]
 
 
 def _nested_writer(model: type[Model]) -> _Writer:
+    # Found once: while `model` is being written (a recursive schema) this is its
+    # `late` stand-in, which calls the compiled writer once it exists.
+    writer = _writers.get(model) or _model_writer(model)
+
     def write(value: Any) -> Any:
-        if value.__class__ is not model:
-            return None
-        writer = _writers.get(model)
-        return (writer or _model_writer(model))(value)
+        return writer(value) if value.__class__ is model else None
 
     return write
 

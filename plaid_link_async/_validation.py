@@ -164,10 +164,17 @@ def _model_checker(cls: type[Model], allow: bool) -> _Check:
     return compiled
 
 
-def _value_checker(plan: TypePlan, meta: Mapping[str, Any], allow: bool) -> _Check:
-    kind = plan.kind
+def limits(meta: Mapping[str, Any]) -> tuple[Any, Any]:
+    """A field's (low, high) bounds, whichever the contract states: a number's value,
+    a string's length or a list's size (one kind per field); None where unbounded."""
     low = meta.get("minimum", meta.get("min_length", meta.get("min_items")))
     high = meta.get("maximum", meta.get("max_length", meta.get("max_items")))
+    return low, high
+
+
+def _value_checker(plan: TypePlan, meta: Mapping[str, Any], allow: bool) -> _Check:
+    kind = plan.kind
+    low, high = limits(meta)
     if kind == Kind.STR:
         one_of = meta.get("one_of")
         return lambda value: (
