@@ -11,7 +11,7 @@ the twins from `RawEndpointMethods`. Each is a thin typed face over the one requ
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any
 
 from ._endpoints import DEPRECATED
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from . import models
     from ._config import Timeout
     from ._model_base import Model
-    from ._raw import RawAPIResponse
+    from ._raw import Outcome, RawAPIResponse
     from ._retry import RetryPolicy
 
 
@@ -35,14 +35,15 @@ class EndpointMethods:
 
     if TYPE_CHECKING:
 
-        async def _request(
+        async def _call(
             self,
             name: str,
             request: Model,
             timeout: float | Timeout | None,
             retry: RetryPolicy | None,
+            *,
             strict: bool | None,
-        ) -> Model: ...
+        ) -> Outcome: ...
 
     async def item_public_token_exchange(
         self,
@@ -70,8 +71,11 @@ class EndpointMethods:
             TransportError: no answer (`PlaidTimeoutError` when out of time).
             UnexpectedResponseError: an answer that is no answer to this call.
         """
-        result = await self._request("item_public_token_exchange", request, timeout, retry, strict)
-        return cast("models.ItemPublicTokenExchangeResponse", result)
+        outcome = await self._call(
+            "item_public_token_exchange", request, timeout, retry, strict=strict
+        )
+        result: models.ItemPublicTokenExchangeResponse = outcome.result
+        return result
 
     async def link_delivery_create(
         self,
@@ -104,8 +108,9 @@ class EndpointMethods:
             UnexpectedResponseError: an answer that is no answer to this call.
         """
         _warn_deprecated("link_delivery_create")
-        result = await self._request("link_delivery_create", request, timeout, retry, strict)
-        return cast("models.LinkDeliveryCreateResponse", result)
+        outcome = await self._call("link_delivery_create", request, timeout, retry, strict=strict)
+        result: models.LinkDeliveryCreateResponse = outcome.result
+        return result
 
     async def link_delivery_get(
         self,
@@ -135,8 +140,9 @@ class EndpointMethods:
             UnexpectedResponseError: an answer that is no answer to this call.
         """
         _warn_deprecated("link_delivery_get")
-        result = await self._request("link_delivery_get", request, timeout, retry, strict)
-        return cast("models.LinkDeliveryGetResponse", result)
+        outcome = await self._call("link_delivery_get", request, timeout, retry, strict=strict)
+        result: models.LinkDeliveryGetResponse = outcome.result
+        return result
 
     async def link_oauth_correlation_id_exchange(
         self,
@@ -163,10 +169,11 @@ class EndpointMethods:
             TransportError: no answer (`PlaidTimeoutError` when out of time).
             UnexpectedResponseError: an answer that is no answer to this call.
         """
-        result = await self._request(
-            "link_oauth_correlation_id_exchange", request, timeout, retry, strict
+        outcome = await self._call(
+            "link_oauth_correlation_id_exchange", request, timeout, retry, strict=strict
         )
-        return cast("models.LinkOAuthCorrelationIdExchangeResponse", result)
+        result: models.LinkOAuthCorrelationIdExchangeResponse = outcome.result
+        return result
 
     async def link_profile_eligibility_check(
         self,
@@ -197,10 +204,11 @@ class EndpointMethods:
             UnexpectedResponseError: an answer that is no answer to this call.
         """
         _warn_deprecated("link_profile_eligibility_check")
-        result = await self._request(
-            "link_profile_eligibility_check", request, timeout, retry, strict
+        outcome = await self._call(
+            "link_profile_eligibility_check", request, timeout, retry, strict=strict
         )
-        return cast("models.LinkProfileEligibilityCheckResponse", result)
+        result: models.LinkProfileEligibilityCheckResponse = outcome.result
+        return result
 
     async def link_token_create(
         self,
@@ -228,8 +236,9 @@ class EndpointMethods:
             TransportError: no answer (`PlaidTimeoutError` when out of time).
             UnexpectedResponseError: an answer that is no answer to this call.
         """
-        result = await self._request("link_token_create", request, timeout, retry, strict)
-        return cast("models.LinkTokenCreateResponse", result)
+        outcome = await self._call("link_token_create", request, timeout, retry, strict=strict)
+        result: models.LinkTokenCreateResponse = outcome.result
+        return result
 
     async def link_token_get(
         self,
@@ -258,8 +267,9 @@ class EndpointMethods:
             TransportError: no answer (`PlaidTimeoutError` when out of time).
             UnexpectedResponseError: an answer that is no answer to this call.
         """
-        result = await self._request("link_token_get", request, timeout, retry, strict)
-        return cast("models.LinkTokenGetResponse", result)
+        outcome = await self._call("link_token_get", request, timeout, retry, strict=strict)
+        result: models.LinkTokenGetResponse = outcome.result
+        return result
 
     async def webhook_verification_key_get(
         self,
@@ -287,10 +297,11 @@ class EndpointMethods:
             TransportError: no answer (`PlaidTimeoutError` when out of time).
             UnexpectedResponseError: an answer that is no answer to this call.
         """
-        result = await self._request(
-            "webhook_verification_key_get", request, timeout, retry, strict
+        outcome = await self._call(
+            "webhook_verification_key_get", request, timeout, retry, strict=strict
         )
-        return cast("models.WebhookVerificationKeyGetResponse", result)
+        result: models.WebhookVerificationKeyGetResponse = outcome.result
+        return result
 
 
 class RawEndpointMethods:
@@ -307,7 +318,7 @@ class RawEndpointMethods:
             timeout: float | Timeout | None,
             retry: RetryPolicy | None,
             strict: bool | None,
-        ) -> RawAPIResponse[Model]: ...
+        ) -> RawAPIResponse[Any]: ...
 
     async def item_public_token_exchange(
         self,
@@ -318,8 +329,10 @@ class RawEndpointMethods:
         strict: bool | None = None,
     ) -> RawAPIResponse[models.ItemPublicTokenExchangeResponse]:
         """`AsyncLinkSession.item_public_token_exchange`, returning the raw response too."""
-        response = await self._raw("item_public_token_exchange", request, timeout, retry, strict)
-        return cast("RawAPIResponse[models.ItemPublicTokenExchangeResponse]", response)
+        response: RawAPIResponse[models.ItemPublicTokenExchangeResponse] = await self._raw(
+            "item_public_token_exchange", request, timeout, retry, strict
+        )
+        return response
 
     async def link_delivery_create(
         self,
@@ -334,8 +347,10 @@ class RawEndpointMethods:
         Deprecated, as `AsyncLinkSession.link_delivery_create` is.
         """
         _warn_deprecated("link_delivery_create")
-        response = await self._raw("link_delivery_create", request, timeout, retry, strict)
-        return cast("RawAPIResponse[models.LinkDeliveryCreateResponse]", response)
+        response: RawAPIResponse[models.LinkDeliveryCreateResponse] = await self._raw(
+            "link_delivery_create", request, timeout, retry, strict
+        )
+        return response
 
     async def link_delivery_get(
         self,
@@ -350,8 +365,10 @@ class RawEndpointMethods:
         Deprecated, as `AsyncLinkSession.link_delivery_get` is.
         """
         _warn_deprecated("link_delivery_get")
-        response = await self._raw("link_delivery_get", request, timeout, retry, strict)
-        return cast("RawAPIResponse[models.LinkDeliveryGetResponse]", response)
+        response: RawAPIResponse[models.LinkDeliveryGetResponse] = await self._raw(
+            "link_delivery_get", request, timeout, retry, strict
+        )
+        return response
 
     async def link_oauth_correlation_id_exchange(
         self,
@@ -362,10 +379,10 @@ class RawEndpointMethods:
         strict: bool | None = None,
     ) -> RawAPIResponse[models.LinkOAuthCorrelationIdExchangeResponse]:
         """`AsyncLinkSession.link_oauth_correlation_id_exchange`, returning the raw response too."""
-        response = await self._raw(
+        response: RawAPIResponse[models.LinkOAuthCorrelationIdExchangeResponse] = await self._raw(
             "link_oauth_correlation_id_exchange", request, timeout, retry, strict
         )
-        return cast("RawAPIResponse[models.LinkOAuthCorrelationIdExchangeResponse]", response)
+        return response
 
     async def link_profile_eligibility_check(
         self,
@@ -380,10 +397,10 @@ class RawEndpointMethods:
         Deprecated, as `AsyncLinkSession.link_profile_eligibility_check` is.
         """
         _warn_deprecated("link_profile_eligibility_check")
-        response = await self._raw(
+        response: RawAPIResponse[models.LinkProfileEligibilityCheckResponse] = await self._raw(
             "link_profile_eligibility_check", request, timeout, retry, strict
         )
-        return cast("RawAPIResponse[models.LinkProfileEligibilityCheckResponse]", response)
+        return response
 
     async def link_token_create(
         self,
@@ -394,8 +411,10 @@ class RawEndpointMethods:
         strict: bool | None = None,
     ) -> RawAPIResponse[models.LinkTokenCreateResponse]:
         """`AsyncLinkSession.link_token_create`, returning the raw response too."""
-        response = await self._raw("link_token_create", request, timeout, retry, strict)
-        return cast("RawAPIResponse[models.LinkTokenCreateResponse]", response)
+        response: RawAPIResponse[models.LinkTokenCreateResponse] = await self._raw(
+            "link_token_create", request, timeout, retry, strict
+        )
+        return response
 
     async def link_token_get(
         self,
@@ -406,8 +425,10 @@ class RawEndpointMethods:
         strict: bool | None = None,
     ) -> RawAPIResponse[models.LinkTokenGetResponse]:
         """`AsyncLinkSession.link_token_get`, returning the raw response too."""
-        response = await self._raw("link_token_get", request, timeout, retry, strict)
-        return cast("RawAPIResponse[models.LinkTokenGetResponse]", response)
+        response: RawAPIResponse[models.LinkTokenGetResponse] = await self._raw(
+            "link_token_get", request, timeout, retry, strict
+        )
+        return response
 
     async def webhook_verification_key_get(
         self,
@@ -418,5 +439,7 @@ class RawEndpointMethods:
         strict: bool | None = None,
     ) -> RawAPIResponse[models.WebhookVerificationKeyGetResponse]:
         """`AsyncLinkSession.webhook_verification_key_get`, returning the raw response too."""
-        response = await self._raw("webhook_verification_key_get", request, timeout, retry, strict)
-        return cast("RawAPIResponse[models.WebhookVerificationKeyGetResponse]", response)
+        response: RawAPIResponse[models.WebhookVerificationKeyGetResponse] = await self._raw(
+            "webhook_verification_key_get", request, timeout, retry, strict
+        )
+        return response

@@ -26,6 +26,8 @@ SNIPPET_LENGTH = 200
 
 #: What an answer read without drift carries: nothing, and shared.
 NO_DRIFT: Final = NO_DRIFTS
+#: Stands for the value of a body JSON does not read (no JSON value is this object).
+_NOT_JSON: Final = object()
 
 
 def decode(
@@ -68,7 +70,13 @@ def parse(raw: RawResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None,
     """
     if not 200 <= raw.status < 300:
         raise error_for(raw, endpoint=endpoint)
-    data, plain = _read_json(raw, cls.__name__, unchecked=True)
+    # `_read_json` spelled out: the commonest call of all pays no frame for it.
+    try:
+        data, plain = _json.loads_unchecked(raw.body)
+    except (ValueError, RecursionError):
+        data, plain = _NOT_JSON, False
+    if data is _NOT_JSON:
+        raise _not_json(raw, cls.__name__)
     if plain:
         result = try_from_plain(cls, data)
         if result is not None:
@@ -77,7 +85,7 @@ def parse(raw: RawResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None,
         # value differ from the standard json's; with one, read the body again, so
         # that everything after this reads what the standard json reads.
         if _json.long_number(raw.body):
-            data, _ = _read_json(raw, cls.__name__)
+            data = _read_json(raw, cls.__name__)
     return try_from_dict(cls, data), data
 
 
@@ -120,7 +128,7 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
 
     retry_after = parse_retry_after(raw.headers)
     try:
-        data, _ = _read_json(raw, None)
+        data = _read_json(raw, None)
     except UnexpectedResponseError as error:
         error.message = f"expected a Plaid error body, {error.message}"
         error.retry_after = retry_after
@@ -148,22 +156,25 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
     )
 
 
-def _read_json(raw: RawResponse, model: str | None, *, unchecked: bool = False) -> Any:
-    """The JSON of `raw`; with `unchecked`, (the value, whether orjson read it unchecked)."""
+def _read_json(raw: RawResponse, model: str | None) -> Any:
+    """The JSON of `raw`, read by the standard json's rules."""
     try:
-        if unchecked:
-            return _json.loads_unchecked(raw.body)
-        return _json.loads(raw.body), False
+        return _json.loads(raw.body)
     except (ValueError, RecursionError):
         pass
-    # Outside `except`: a JSONDecodeError keeps the whole body as its `doc`. Blank is
-    # asked only now: `strip()` copies a body with whitespace around it (a newline).
+    # Outside `except`: a JSONDecodeError keeps the whole body as its `doc`.
+    raise _not_json(raw, model)
+
+
+def _not_json(raw: RawResponse, model: str | None) -> UnexpectedResponseError:
+    """The error for a body that JSON does not read."""
+    # Blank is asked only now: `strip()` copies a body with whitespace around it.
     if not raw.body.strip():
-        raise UnexpectedResponseError(
+        return UnexpectedResponseError(
             "got an empty body", model=model, status=raw.status, body_snippet=""
         )
     kind = raw.headers.get("Content-Type", "no content type").split(";")[0]
-    raise UnexpectedResponseError(
+    return UnexpectedResponseError(
         f"got a body that is not JSON ({kind[:60]})",
         model=model,
         status=raw.status,

@@ -38,8 +38,26 @@ _DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
+# The C scanner, with `parse_constant` bound (typeshed does not list the attribute).
+_scan: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
 def std_loads(data: bytes | str) -> Any:
     """`json.loads`, refusing NaN and Infinity."""
+    # Nearly every answer is an object in UTF-8 (json.detect_encoding's answer for a
+    # body opening with `{` and no NUL after it): it goes straight to the C scanner,
+    # skipping the Python steps of json.loads (detect_encoding, decode, raw_decode).
+    # Anything the scanner refuses goes the long way, which raises json's own error.
+    if data.__class__ is bytes and data[:1] == b"{" and data[1:2] != b"\0":
+        text = data.decode("utf-8", "surrogatepass")
+        try:
+            value, end = _scan(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            # What may follow the value is JSON's whitespace, and only that.
+            if end == len(text) or not text[end:].strip(" \t\n\r"):
+                return value
     if isinstance(data, (bytes, bytearray)):
         # What json.loads does with bytes: UTF-8, -16 or -32, by the first bytes.
         data = data.decode(json.detect_encoding(data), "surrogatepass")
@@ -127,7 +145,7 @@ def loads_unchecked(data: bytes) -> tuple[Any, bool]:
             return orjson.loads(data), True
         except orjson.JSONDecodeError:
             pass
-    return loads(data), False
+    return (fast_loads(data) if _fast else std_loads(data)), False
 
 
 _fast = SPEEDUPS

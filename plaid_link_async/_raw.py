@@ -1,13 +1,16 @@
-"""`RawAPIResponse`: a parsed answer with what came with it on the wire."""
+"""A call's answer with what came with it: `Outcome` inside, `RawAPIResponse` outside."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import attrs
 
 from ._drift import Drifts
+
+if TYPE_CHECKING:
+    from ._transport import RawResponse
 
 _T = TypeVar("_T")
 
@@ -39,3 +42,17 @@ class RawAPIResponse(Generic[_T]):
             f"{type(self.parsed).__name__} request_id={self.request_id!r} "
             f"attempts={self.attempts} elapsed={self.elapsed:.3f}s{drift}>"
         )
+
+
+class Outcome(NamedTuple):
+    """One call's result, with its raw answer, its drift and what it took.
+
+    `result` is typed Any: the generated coroutine that asked knows its class, the
+    operation's response model.
+    """
+
+    result: Any
+    raw: RawResponse
+    drift: Drifts
+    attempts: int
+    elapsed: float

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._api import RawEndpointMethods
-from ._drift import Drifts
 from ._model_base import Model
-from ._raw import RawAPIResponse
-from ._transport import RawResponse
+from ._raw import Outcome, RawAPIResponse
 
 if TYPE_CHECKING:
     from ._config import Timeout
     from ._exceptions import PlaidLinkError
     from ._retry import RetryPolicy
-
-
-class Outcome(NamedTuple):
-    """One call's result, with its raw answer, its drift and what it took."""
-
-    result: Model
-    raw: RawResponse
-    drift: Drifts
-    attempts: int
-    elapsed: float
 
 
 class Caller(Protocol):
@@ -61,7 +49,7 @@ class RawCalls(RawEndpointMethods):
         timeout: float | Timeout | None,
         retry: RetryPolicy | None,
         strict: bool | None,
-    ) -> RawAPIResponse[Model]:
+    ) -> RawAPIResponse[Any]:
         outcome = await self._session._call(name, request, timeout, retry, strict=strict)
         return RawAPIResponse(
             parsed=outcome.result,

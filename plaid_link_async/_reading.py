@@ -8,7 +8,7 @@ import functools
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from ._decode import NO_DRIFT, decode, parse, read_drifted
+from ._decode import decode, parse, read_drifted
 from ._drift import Drifts
 from ._exceptions import PlaidTimeoutError
 from ._model_base import Model
@@ -26,16 +26,31 @@ INLINE_DECODE_BYTES: Final = 256 * 1024
 INLINE_TOLERANT_BYTES: Final = 4 * 1024
 
 
-async def read_answer(
-    raw: RawResponse, route: Route, strict: bool, deadline: float
-) -> tuple[Model, Drifts]:
-    """The model `raw` holds, and its drift; `deadline` is on the loop's clock."""
+#: What `read_at_once` gives as the data of a body it left unread (a large one).
+UNREAD: Final = object()
+
+
+def read_at_once(raw: RawResponse, route: Route) -> tuple[Model | None, Any]:
+    """The common case, on the loop: (the model, its data) for a small answer that fits
+    the contract; else (None, the data parsed, or `UNREAD`), for `read_rest`.
+
+    A function, not a coroutine, so that most answers cost no coroutine to read.
+
+    Raises:
+        PlaidAPIError, UnexpectedResponseError: a non-2xx answer, a body not JSON.
+    """
     if len(raw.body) > INLINE_DECODE_BYTES:
+        return None, UNREAD
+    return parse(raw, route.response, endpoint=route.name)
+
+
+async def read_rest(
+    raw: RawResponse, data: Any, route: Route, strict: bool, deadline: float
+) -> tuple[Model, Drifts]:
+    """What `read_at_once` left: the model and its drift, read tolerantly or off the
+    loop (`deadline` is on the loop's clock)."""
+    if data is UNREAD:
         return await _in_thread(raw, route, strict, deadline)
-    # The common case, on the loop: a small answer that fits the contract.
-    result, data = parse(raw, route.response, endpoint=route.name)
-    if result is not None:
-        return result, NO_DRIFT
     try:
         return await _drifted(raw, data, route, deadline, strict)
     finally:

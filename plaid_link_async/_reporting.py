@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ._otel import Tracing
-    from ._raw_calls import Outcome
+    from ._raw import Outcome
     from ._setup import Route
 
 logger: Final = logging.getLogger("plaid_link_async")
@@ -42,13 +42,10 @@ class Reporter:
         self.on_retry = Hooks(on_retry)
         self.tracing = tracing
         # Asked on every attempt: the hooks are fixed at construction, so the answers
-        # are too (only the log level may change while the session lives).
+        # are too. `ended` also has work when `logger` logs DEBUG, which the request
+        # path asks itself (the level may change while the session lives).
         self.announces = bool(self.on_request)
-        self._reports_ends = bool(self.on_response) or tracing is not None
-
-    def wants_ends(self) -> bool:
-        """Whether `ended` has anything to do (else the request path skips it)."""
-        return self._reports_ends or logger.isEnabledFor(logging.DEBUG)
+        self.reports_ends = bool(self.on_response) or tracing is not None
 
     def before_sleep(
         self, route: Route, policy: RetryPolicy, started: float

@@ -10,7 +10,7 @@ from ._exceptions import FieldError, RequestValidationError
 from ._model_base import Model
 from ._nesting import MAX_NESTING, nesting_within
 from ._once import warn_unknown_enum
-from ._sending import plain_request
+from ._sending import writer_of, writers
 from ._validation import check_for_sending
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ def encode_request(route: Route, request: Model) -> bytes:
     # Most requests are plain: checked and written in one pass. Anything else (a value
     # to refuse or warn about, a free-form one) is for the careful path to decide.
     try:
-        data = plain_request(request)
+        write = writers.get(request.__class__) or writer_of(request.__class__)
+        data = write(request)
     except RecursionError:  # a model nested in itself past the limit: the careful path's
         data = None
     if data is not None:

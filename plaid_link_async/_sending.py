@@ -32,19 +32,18 @@ _DATES: Final[Mapping[Kind, tuple[type[Any], Callable[[Any], str], str]]] = {
     Kind.DATETIME: (datetime.datetime, format_datetime, " or v.utcoffset() is None"),
     Kind.DATE: (datetime.date, format_date, ""),
 }
-_writers: dict[type[Model], _Writer] = {}
+#: The compiled writer of each class written so far (`writer_of` makes the others).
+writers: dict[type[Model], _Writer] = {}
 
 
 def plain_request(request: Model) -> dict[str, Any] | None:
     """`to_dict(request)` when `request` is valid and wholly plain, else None."""
-    writer = _writers.get(request.__class__)
-    if writer is None:
-        writer = _model_writer(request.__class__)
+    writer = writers.get(request.__class__) or writer_of(request.__class__)
     result: dict[str, Any] | None = writer(request)
     return result
 
 
-def _model_writer(cls: type[Model]) -> _Writer:
+def writer_of(cls: type[Model]) -> _Writer:
     """The compiled writer of `cls`: its dict, or None to hand the request back."""
     namespace: dict[str, Any] = {}
 
@@ -52,7 +51,7 @@ def _model_writer(cls: type[Model]) -> _Writer:
         return compiled(obj)
 
     # Registered before the fields are planned, so that recursive schemas terminate.
-    _writers[cls] = late
+    writers[cls] = late
     # `extra` is nearly always the shared empty default: `is` costs less than its len().
     namespace["no_extra"] = NO_EXTRA
     lines = [
@@ -84,7 +83,7 @@ def _model_writer(cls: type[Model]) -> _Writer:
     lines.append("    return d")
     compiled = compile_function("write", "\n".join(lines), namespace)
     compiled.__name__ = compiled.__qualname__ = f"write_{cls.__name__}"
-    _writers[cls] = compiled
+    writers[cls] = compiled
     return compiled
 
 
@@ -129,10 +128,24 @@ def _value_lines(
             *give_up,
             f"{target} = format_{kind.value}(v)",
         ]
-    if kind in (Kind.MODEL, Kind.LIST):
-        namespace[f"write_{key}"] = (
-            _nested_writer(plan.model) if plan.model is not None else _list_writer(plan, meta)
-        )
+    if kind == Kind.MODEL:
+        assert plan.model is not None
+        # Found once: while `plan.model` is being written (a recursive schema) this is
+        # its `late` stand-in, which calls the compiled writer once it exists.
+        namespace[f"model_{key}"] = plan.model
+        namespace[f"write_{key}"] = writers.get(plan.model) or writer_of(plan.model)
+        # The class is checked here, not in a function around the writer: a frame
+        # more for every nested model.
+        return [
+            f"if v.__class__ is not model_{key}:",
+            *give_up,
+            f"w = write_{key}(v)",
+            "if w is None:",
+            *give_up,
+            f"{target} = w",
+        ]
+    if kind == Kind.LIST:
+        namespace[f"write_{key}"] = _list_writer(plan, meta)
         return [
             f"w = write_{key}(v)",
             "if w is None:",
@@ -145,17 +158,6 @@ def _value_lines(
 def _bounds(meta: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The comparisons that refuse a value out of the field's bounds (see `limits`)."""
     return [(op, limit) for op, limit in zip("<>", limits(meta), strict=True) if limit is not None]
-
-
-def _nested_writer(model: type[Model]) -> _Writer:
-    # Found once: while `model` is being written (a recursive schema) this is its
-    # `late` stand-in, which calls the compiled writer once it exists.
-    writer = _writers.get(model) or _model_writer(model)
-
-    def write(value: Any) -> Any:
-        return writer(value) if value.__class__ is model else None
-
-    return write
 
 
 def _list_writer(plan: TypePlan, meta: Mapping[str, Any]) -> _Writer:

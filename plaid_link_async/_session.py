@@ -7,6 +7,7 @@ path they all take: encoding, the first attempt, tenacity for the rest, decoding
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from ._config import Environment, Timeout, configure_logging
+from ._decode import NO_DRIFT
 from ._drift import Drifts
 from ._events import Hook, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
@@ -26,10 +28,11 @@ from ._exceptions import (
 from ._model_base import Model
 from ._once import report_drift
 from ._ratelimit import RateLimiter, pace
-from ._raw_calls import Outcome, RawCalls
-from ._reading import read_answer
+from ._raw import Outcome
+from ._raw_calls import RawCalls
+from ._reading import read_at_once, read_rest
 from ._repeat import ambiguous_error, stamp
-from ._reporting import Reporter
+from ._reporting import Reporter, logger
 from ._request_body import encode_request
 from ._retry import RetryPolicy
 from ._scrub import Scrubber
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
 
 # Where they were before the configuration moved to _setup.
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "USER_AGENT", "AsyncLinkSession", "RawCalls"]
+
+_outcome = tuple.__new__
 
 
 class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
@@ -216,16 +221,6 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
 
     # -- the one request path ------------------------------------------------------------
 
-    async def _request(
-        self,
-        name: str,
-        request: Model,
-        timeout: float | Timeout | None,
-        retry: RetryPolicy | None,
-        strict: bool | None,
-    ) -> Model:
-        return (await self._call(name, request, timeout, retry, strict=strict)).result
-
     async def _call(
         self,
         name: str,
@@ -263,20 +258,25 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + limits.total
-        # Asked once per call: whether a failure that leaves Plaid's action unknown may
-        # be followed by another attempt, or must end the call (see _repeat).
-        repeatable = policy.repeats(route.name, request)
         # The first attempt runs without tenacity: most calls succeed at once, and
         # tenacity's machinery costs as much CPU as the rest of the call. A retryable
         # failure hands over to tenacity, which replays it as attempt 1.
         ambiguous: AmbiguousOutcomeError | None = None
         try:
-            result, raw, drift = await self._attempt(route, body, limits, deadline, 1, strict)
-            return Outcome(result, raw, drift, 1, loop.time() - started)
+            result, raw, drift = await self._attempt(
+                route, body, limits, deadline, 1, strict, started
+            )
+            # tuple.__new__: the named tuple's own __new__ is a Python function, a
+            # frame more on every call.
+            return _outcome(Outcome, (result, raw, drift, 1, loop.time() - started))
         except PlaidLinkError as error:
             stamp(error, route.name, 1)
             if on_error is not None:
                 on_error(error)
+            # Asked only now, once: whether a failure that leaves Plaid's action
+            # unknown may be followed by another attempt (see _repeat). The request is
+            # frozen, so the answer is the one it would have been before sending.
+            repeatable = policy.repeats(route.name, request)
             ambiguous = None if repeatable else ambiguous_error(error, route.name, 1)
             if ambiguous is None:
                 if policy.max_attempts == 1 or not policy.should_retry(error):
@@ -299,9 +299,9 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
                     raise first.pop()
                 try:
                     result, raw, drift = await self._attempt(
-                        route, body, limits, deadline, number, strict
+                        route, body, limits, deadline, number, strict, loop.time()
                     )
-                    return Outcome(result, raw, drift, number, loop.time() - started)
+                    return _outcome(Outcome, (result, raw, drift, number, loop.time() - started))
                 except PlaidLinkError as error:
                     stamp(error, route.name, number)
                     if on_error is not None:
@@ -320,9 +320,10 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         deadline: float,
         number: int,
         strict: bool,
+        started: float,
     ) -> tuple[Model, RawResponse, Drifts]:
+        """One attempt, begun at `started` on the loop's clock."""
         loop = asyncio.get_running_loop()
-        started = loop.time()
         remaining = deadline - started
         if remaining <= 0:
             raise PlaidTimeoutError(
@@ -346,7 +347,11 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         try:
             raw = await self._transport.post(route.url, body, client_timeout)
             status = raw.status
-            result, drift = await read_answer(raw, route, strict, started + budget)
+            result, data = read_at_once(raw, route)
+            if result is None:
+                result, drift = await read_rest(raw, data, route, strict, started + budget)
+            else:
+                drift = NO_DRIFT
             request_id = getattr(result, "request_id", None)
             if drift:
                 report_drift(route.name, drift)
@@ -372,8 +377,9 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
                 await self._limiter.throttled(route.name, error.retry_after)
             raise
         finally:
-            if report.wants_ends():
+            # The log level may change while the session lives; the hooks may not.
+            if report.reports_ends or logger.isEnabledFor(logging.DEBUG):
                 report.ended(route, number, status, loop.time() - started, request_id, failure)
             # A failure's traceback keeps this frame while tenacity waits to retry: it
             # must not keep the body, parsed or not, nor the failure itself (a cycle).
-            raw = failure = None
+            raw = data = failure = None

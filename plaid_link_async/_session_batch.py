@@ -64,4 +64,5 @@ async def _create_one(
     on_error: Callable[[PlaidLinkError], None],
 ) -> models.LinkTokenCreateResponse:
     outcome = await caller._call("link_token_create", request, None, retry, on_error)
-    return outcome.result  # type: ignore[return-value]  # the route's response class
+    result: models.LinkTokenCreateResponse = outcome.result
+    return result

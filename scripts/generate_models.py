@@ -543,7 +543,7 @@ the twins from `RawEndpointMethods`. Each is a thin typed face over the one requ
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any
 
 from ._endpoints import DEPRECATED
 
@@ -551,7 +551,7 @@ if TYPE_CHECKING:
     from . import models
     from ._config import Timeout
     from ._model_base import Model
-    from ._raw import RawAPIResponse
+    from ._raw import Outcome, RawAPIResponse
     from ._retry import RetryPolicy
 
 
@@ -562,7 +562,7 @@ def _warn_deprecated(method: str) -> None:
 """
 
 
-def _class_header(name: str, doc: str, path: str, returns: str) -> str:
+def _class_header(name: str, doc: str, path: str, strict: str, returns: str) -> str:
     """A mixin's head: its docstring and the request path it expects its host to have."""
     return f"""
 
@@ -579,19 +579,26 @@ class {name}:
             request: Model,
             timeout: float | Timeout | None,
             retry: RetryPolicy | None,
-            strict: bool | None,
+            {strict}: bool | None,
         ) -> {returns}: ...
 """
 
 
+# The coroutines await the session's `_call` itself: a frame between them would be a
+# tenth of what a call costs the library (see docs/performance.md).
 ENDPOINT_HEADER = _class_header(
-    "EndpointMethods", "One coroutine per operation of the contract.", "_request", "Model"
+    "EndpointMethods",
+    "One coroutine per operation of the contract.",
+    "_call",
+    "*, strict",
+    "Outcome",
 )
 RAW_HEADER = _class_header(
     "RawEndpointMethods",
     "The same operations, each returning a `RawAPIResponse` (status, headers, timing).",
     "_raw",
-    "RawAPIResponse[Model]",
+    "strict",
+    "RawAPIResponse[Any]",
 )
 
 RAISES = """
@@ -644,8 +651,10 @@ def _render_method(op: Operation, *, raw: bool) -> str:
         if op.deprecated:
             doc += f"\n\n        Deprecated, as `AsyncLinkSession.{op.method}` is.\n        "
         body = warn + (
-            f'        response = await self._raw("{op.method}", request, timeout, retry, strict)\n'
-            f'        return cast("{returns}", response)\n'
+            f"        response: {returns} = await self._raw(\n"
+            f'            "{op.method}", request, timeout, retry, strict\n'
+            "        )\n"
+            "        return response\n"
         )
     else:
         paragraph = f"`POST {op.path}`." + (f" {note}" if note else "")
@@ -668,8 +677,12 @@ def _render_method(op: Operation, *, raw: bool) -> str:
             "            strict: raise on any drift in the answer (None: the session's\n"
             "                setting).\n" + RAISES + "\n        "
         )
-        call = f'self._request("{op.method}", request, timeout, retry, strict)'
-        body = warn + f'        result = await {call}\n        return cast("{returns}", result)\n'
+        call = f'self._call("{op.method}", request, timeout, retry, strict=strict)'
+        body = warn + (
+            f"        outcome = await {call}\n"
+            f"        result: {returns} = outcome.result\n"
+            "        return result\n"
+        )
     return (
         f"\n    async def {op.method}(\n"
         "        self,\n"
