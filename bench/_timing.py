@@ -8,22 +8,41 @@ from collections.abc import Callable, Sequence
 
 
 def interleaved_samples(
-    contenders: dict[str, Callable[[], object]], *, rounds: int = 30, number: int = 200
+    contenders: dict[str, Callable[[], object]],
+    *,
+    rounds: int = 30,
+    number: int = 200,
+    sample_seconds: float | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Seconds per call of each contender, one sample per round, rounds alternating.
 
     Alternating keeps a noisy, shared machine fair: a slow patch hits every contender.
+    With `sample_seconds`, each contender runs as many calls a round as fill about
+    that long (found in the warm-up), instead of `number`: a contender 30 times slower
+    than another then does not spend 30 times longer in each round, so the samples a
+    ratio pairs come from the same stretch of the machine's mood. `clock` is what is
+    read: wall time, or `time.process_time` for CPU-bound work (time the process spent
+    descheduled on a shared machine is then not counted).
     """
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for fn in contenders.values():  # warm up caches and lazily built hooks
-        for _ in range(10):
+    numbers = dict.fromkeys(contenders, number)
+    for name, fn in contenders.items():
+        for _ in range(10):  # warm up caches and lazily built hooks
             fn()
+        if sample_seconds is not None:
+            start = time.perf_counter()
+            for _ in range(10):
+                fn()
+            each = max((time.perf_counter() - start) / 10, 1e-9)
+            numbers[name] = max(1, round(sample_seconds / each))
     for _ in range(rounds):
         for name, fn in contenders.items():
-            start = time.perf_counter()
-            for _ in range(number):
+            count = numbers[name]
+            start = clock()
+            for _ in range(count):
                 fn()
-            samples[name].append((time.perf_counter() - start) / number)
+            samples[name].append((clock() - start) / count)
     return samples
 
 

@@ -4,8 +4,9 @@ without the `speedups` extra (orjson), and plaid-python.
     python bench/parse.py [--rounds 25]
 
 Same ~9 KB body for all (three finished Link sessions, each with on_success metadata,
-two accounts, item_add_results and five events), rounds interleaved; each figure is the
-median of the per-round ratios, with their spread. Goals, against `json.loads`: at most
+two accounts, item_add_results and five events), rounds interleaved; each contender's
+sample is about 20 ms of CPU time; each figure is the median of the per-round ratios,
+with their spread. Goals, against `json.loads`: at most
 3.0x with the standard json, at most 2.5x with orjson; and at least 30x faster than
 plaid-python's ApiClient.deserialize (install it with `pip install -e '.[bench]'`).
 """
@@ -16,6 +17,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -72,10 +74,18 @@ def main() -> None:
     if theirs is not None:
         theirs()  # fail loudly here if it cannot parse the body at all
         contenders["plaid-python"] = theirs
-    samples = interleaved_samples(contenders, rounds=args.rounds, number=100)
+    # CPU time, and samples of about 20 ms each whatever the contender: plaid-python
+    # takes 30 times longer a parse, and 100 of its parses against 100 of ours would
+    # pair a half-second sample with a fifteen-millisecond one.
+    samples = interleaved_samples(
+        contenders, rounds=args.rounds, sample_seconds=0.02, clock=time.process_time
+    )
     base = samples["json.loads"]
     print(f"body: {len(body):,} bytes, LinkTokenGetResponse with 3 link_sessions")
-    print(f"{args.rounds} interleaved rounds; ratios are medians of per-round ratios")
+    print(
+        f"{args.rounds} interleaved rounds of about 20 ms of CPU per contender; ratios are "
+        "medians of per-round ratios"
+    )
     for name, values in samples.items():
         print(f"  {name:22} {statistics.median(values) * 1e6:8.1f} us")
     print(
