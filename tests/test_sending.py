@@ -24,7 +24,7 @@ from plaid_link_async._request_body import encode_carefully, encode_request
 from plaid_link_async._sending import plain_request
 from plaid_link_async._setup import Route, routes
 from plaid_link_async._types import plan_model
-from plaid_link_async._validation import check_for_sending
+from plaid_link_async._validation import _check_model, check_for_sending, validate
 
 from ._helpers import CREATE, same
 from .strategies import for_plan, json_values, model_strategy
@@ -107,6 +107,20 @@ def test_the_writer_agrees_with_the_careful_path(speedups: bool, case: tuple[Rou
         assert same(got[1], want[1])
     else:
         assert got[1] == want[1]
+
+
+@settings(max_examples=300)
+@given(case=requests(), strict=st.booleans())
+def test_validate_names_what_the_walk_names(case: tuple[Route, Any], strict: bool) -> None:
+    # `validate` takes its compiled yes/no check's word, and walks only what it refuses.
+    _, request = case
+    errors = list(_check_model(request, "", not strict))
+    if errors:
+        with pytest.raises(RequestValidationError) as refused:
+            validate(request, strict=strict)
+        assert refused.value.errors == tuple(errors)
+    else:
+        validate(request, strict=strict)
 
 
 def test_the_common_request_is_written_in_one_pass() -> None:
