@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import math
 import os
@@ -10,13 +11,14 @@ import pickle
 import signal
 import sys
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import attrs
 import pytest
 
-from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout
+from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout, _json
 from plaid_link_async import models as m
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer
 
@@ -263,3 +265,14 @@ def hears_ctrl_c() -> None:
     when the tests run with SIGINT ignored (a shell's background job), which the child
     would inherit and, as programs should, keep ignoring."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def json_mode(speedups: bool) -> Iterator[None]:
+    """The JSON codecs on orjson (`speedups`) or the standard json for a block, then
+    back on orjson, as every other test expects."""
+    _json.use_speedups(speedups)
+    try:
+        yield
+    finally:
+        _json.use_speedups(True)

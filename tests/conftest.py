@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,12 @@ def response_examples(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             for example in (content.get("examples") or {}).values():
                 found.append((schema, example["value"]))
     return found
+
+
+@pytest.fixture(params=[True, False], ids=["orjson", "json"])
+def speedups(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """The test runs twice: with orjson, and with the standard json."""
+    from ._helpers import json_mode
+
+    with json_mode(request.param):
+        yield request.param

@@ -8,7 +8,7 @@ import enum
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from plaid_link_async import AsyncLinkSession, RequestValidationError, _json
 from plaid_link_async import models as m
 from plaid_link_async.testing import FakePlaidServer
 
-from ._helpers import same
+from ._helpers import json_mode, same
 
 pytestmark = pytest.mark.skipif(not _json.SPEEDUPS, reason="needs the speedups extra")
 
@@ -175,16 +175,7 @@ def test_deep_nesting_writes_alike(depth: int) -> None:
     agree(value, _written(_json.fast_dumps), _written(_json.std_dumps))
 
 
-@pytest.fixture(params=[True, False], ids=["speedups", "standard"])
-def json_mode(request: pytest.FixtureRequest) -> Iterator[bool]:
-    _json.use_speedups(request.param)
-    try:
-        yield request.param
-    finally:
-        _json.use_speedups(True)
-
-
-async def test_a_call_reads_the_same_either_way(json_mode: bool) -> None:
+async def test_a_call_reads_the_same_either_way(speedups: bool) -> None:
     async with (
         FakePlaidServer() as fake,
         AsyncLinkSession(fake.client_id, "test-secret", base_url=fake.url) as plaid,
@@ -211,12 +202,9 @@ def _decoded(body: bytes, fast: bool) -> tuple[Any, Any]:
     from plaid_link_async._decode import decode
     from plaid_link_async._transport import RawResponse
 
-    _json.use_speedups(fast)
-    try:
+    with json_mode(fast):
         raw = RawResponse(200, {"Content-Type": "application/json"}, body)
         return decode(raw, m.LinkTokenCreateResponse, endpoint="link_token_create")
-    finally:
-        _json.use_speedups(True)
 
 
 @given(st.dictionaries(st.sampled_from(["n", "deep", "list"]), values, max_size=3), values)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import enum
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -26,7 +25,7 @@ from plaid_link_async._setup import Route, routes
 from plaid_link_async._types import plan_model
 from plaid_link_async._validation import _check_model, check_for_sending, validate
 
-from ._helpers import CREATE, same
+from ._helpers import CREATE, json_mode, same
 from .strategies import for_plan, json_values, model_strategy
 
 ROUTES = routes("http://127.0.0.1:9")
@@ -78,15 +77,6 @@ def outcome(route: Route, request: Any, encode: Any) -> tuple[str, Any]:
         return "sent", json.loads(encode(route, request))
     except RequestValidationError as error:
         return "refused", str(error)
-
-
-@pytest.fixture(params=[True, False], ids=["orjson", "json"])
-def speedups(request: pytest.FixtureRequest) -> Iterator[bool]:
-    _json.use_speedups(request.param)
-    try:
-        yield request.param
-    finally:
-        _json.use_speedups(True)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -175,10 +165,6 @@ plain_values = st.recursive(
 
 @given(value=st.dictionaries(st.text(max_size=4), plain_values))
 def test_plain_values_are_written_as_the_standard_encoder_writes_them(value: Any) -> None:
-    try:
-        _json.use_speedups(False)
+    with json_mode(False):
         assert _json.dumps_plain(value) == _json.std_dumps(value)  # byte for byte
-        _json.use_speedups(True)
-        assert same(json.loads(_json.dumps_plain(value)), json.loads(_json.std_dumps(value)))
-    finally:
-        _json.use_speedups(True)
+    assert same(json.loads(_json.dumps_plain(value)), json.loads(_json.std_dumps(value)))
