@@ -37,7 +37,6 @@ from ._cli_common import (
     CommandError,
     defaults_for,
     say,
-    session_for,
 )
 from ._cli_parser import build_parser
 
@@ -84,8 +83,10 @@ def _classify(error: Exception) -> tuple[int, str]:
     from ._cli_records import InputError
     from ._exceptions import ConfigurationError, PlaidLinkError, RequestValidationError
     from ._lockfile import LockedError
-    from .fleet._campaign import CampaignError
+    from .fleet._errors import CampaignError
 
+    if type(error).__module__.startswith("redis"):
+        return _redis_failure(error)
     usage = (
         CampaignError,
         ConfigurationError,
@@ -107,20 +108,42 @@ def _classify(error: Exception) -> tuple[int, str]:
     )
 
 
+def _redis_failure(error: Exception) -> tuple[int, str]:
+    """Redis refusing the URL's credentials (usage), or away (a failure at run time):
+    one line, without the URL, which may hold a password."""
+    from redis.exceptions import AuthenticationError, AuthorizationError, OutOfMemoryError
+
+    from .fleet._outage import describe, is_outage
+
+    if isinstance(error, (AuthenticationError, AuthorizationError)):
+        return EXIT_USAGE, (
+            f"Redis refused the credentials of the URL ({describe(error)}): check the "
+            "password in --redis or $PLAID_LINK_REDIS_URL"
+        )
+    if isinstance(error, OutOfMemoryError):
+        return EXIT_USAGE, "Redis is out of memory (its maxmemory): give it room, then run again"
+    if is_outage(error):
+        return EXIT_FAILED, f"Redis unreachable ({describe(error)}): is it running, at that URL?"
+    return EXIT_FAILED, f"Redis failed: {describe(error)}"
+
+
 def _dispatch(args: argparse.Namespace, scrub: Any) -> int:
     command = f"{args.command} {getattr(args, 'action', '')}".strip()
     if args.command in ("worker", "campaign"):
         from . import _cli_campaign as campaigns
 
-        if command == "worker":
-            return campaigns.worker(args, session_for)
         if command == "campaign start":
             return campaigns.start(args, defaults_for(args))
-        if command == "campaign status":
-            return campaigns.show_status(args)
-        if command == "campaign export":
-            return campaigns.export(args)
-        return campaigns.cancel(args)
+        run = {
+            "worker": campaigns.worker,
+            "campaign status": campaigns.show_status,
+            "campaign list": campaigns.show_list,
+            "campaign export": campaigns.export,
+            "campaign cancel": campaigns.cancel,
+            "campaign delete": campaigns.delete,
+            "campaign retry": campaigns.retry,
+        }[command]
+        return run(args)
     if command == "token create":
         request = commands.token_request(args)
         return asyncio.run(commands.token_create(args, request, scrub))

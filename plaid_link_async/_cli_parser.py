@@ -112,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _campaign_name(value: str) -> str:
+    from .fleet._records import NAME
+
+    if not NAME.match(value):
+        raise argparse.ArgumentTypeError(
+            f"campaign name {value[:60]!r} is not allowed: 1 to 100 letters, digits, '-', "
+            "'_' or '.'"
+        )
+    return value
+
+
 def _campaign_commands(commands: Any) -> None:
     worker = commands.add_parser("worker", help="run a campaign worker (saq) until SIGTERM")
     _connection_options(worker)
@@ -128,22 +139,46 @@ def _campaign_commands(commands: Any) -> None:
         default=10,
         help="how often jobs of a dead worker are looked for (10)",
     )
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on this port (metrics extra)"
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", help="the metrics' address (127.0.0.1)"
+    )
     campaign = commands.add_parser("campaign", help="Link campaigns on a queue (fleet extra)")
     actions = campaign.add_subparsers(dest="action", required=True, metavar="ACTION")
     start = actions.add_parser("start", help="feed (or resume) campaign NAME from a file")
-    start.add_argument("name")
+    start.add_argument("name", type=_campaign_name)
     start.add_argument("--input", required=True, type=Path, help="users.csv or users.jsonl")
     start.add_argument("--encoding", default="utf-8", help="the input's text encoding")
-    start.add_argument("--max-per-second", type=float, help="the fleet's calls a second")
+    start.add_argument(
+        "--max-per-second",
+        type=float,
+        help="the fleet's calls a second, under Plaid's limit (default: "
+        "$PLAID_LINK_MAX_PER_SECOND; one of them is required)",
+    )
     start.add_argument(
         "--hosted-link", choices=["sms", "email"], help="deliver each row's Hosted Link"
+    )
+    start.add_argument(
+        "--allow-volatile-redis",
+        action="store_true",
+        help="deliver even through a Redis without an append-only file or that evicts keys "
+        "(a restart may then text a user twice)",
     )
     start.add_argument("--wait", action="store_true", help="return when every row has a result")
     start.add_argument(
         "--job-timeout",
         type=int,
         default=120,
-        help="seconds a row's job may run before another worker takes it over (120)",
+        help="seconds a row's job may run before it is cancelled and run again (120)",
+    )
+    start.add_argument(
+        "--job-heartbeat",
+        type=int,
+        default=15,
+        help="seconds after which a job whose worker stopped touching it (killed) is taken "
+        "back by another worker; a live worker touches its jobs three times in it (15)",
     )
     start.add_argument(
         "--max-queued",
@@ -151,19 +186,41 @@ def _campaign_commands(commands: Any) -> None:
         default=10_000,
         help="jobs kept queued at most; the feeder waits below it (10000)",
     )
+    start.add_argument(
+        "--keep-days",
+        type=float,
+        default=30.0,
+        help="days the campaign's results (Hosted Link URLs among them) are kept after it "
+        "ends (30)",
+    )
     start.add_argument("--no-progress", action="store_true", help="no progress bar with --wait")
+    start.add_argument("--client-id", help="the Plaid client id (default: $PLAID_CLIENT_ID)")
     start.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
     _request_options(start)
-    for name, text in (("status", "counts of campaign NAME"), ("cancel", "stop feeding it")):
+    for name, text in (
+        ("status", "what campaign NAME is doing"),
+        ("cancel", "stop campaign NAME for good: no request of it starts afterwards"),
+        ("delete", "remove every key of a finished or cancelled campaign NAME"),
+        ("retry", "queue the failed rows of campaign NAME again"),
+        ("export", "one journal line per row of campaign NAME"),
+    ):
         action = actions.add_parser(name, help=text)
-        action.add_argument("name")
+        action.add_argument("name", type=_campaign_name)
         action.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
         if name == "status":
             action.add_argument("--json", action="store_true", help="one JSON object")
-    export = actions.add_parser("export", help="one journal line per row of campaign NAME")
-    export.add_argument("name")
-    export.add_argument("--output", required=True, type=Path)
-    export.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
+        if name == "retry":
+            action.add_argument(
+                "--unknown-deliveries",
+                action="store_true",
+                help="also rows whose text may have been sent (check the users' Link "
+                "webhooks first)",
+            )
+        if name == "export":
+            action.add_argument("--output", required=True, type=Path)
+    listing = actions.add_parser("list", help="every campaign on this Redis")
+    listing.add_argument("--redis", metavar="URL", help="default: $PLAID_LINK_REDIS_URL")
+    listing.add_argument("--json", action="store_true", help="one JSON array")
     for parser in actions.choices.values():
         parser.set_defaults(secret=None, verbose=False, debug=False)  # no Plaid call here
 

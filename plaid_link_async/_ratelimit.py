@@ -3,11 +3,18 @@
 Plaid limits each client id per operation. `AsyncLinkSession(max_per_second=...)` paces
 the calls it starts with a `LocalRateLimit`, this process's own; with a Redis URL the
 `fleet` extra's `SharedRateLimit` does the same for every process that shares the
-client id. Both follow Plaid's answer over their own figure: a 429 sets a cooldown
-(its `Retry-After`, or a second) that every later call waits out, and halves the
-rate, which then grows by half again (x1.5) every five seconds until it is whole.
-The 429s of one burst (a second) halve it once: calls sent together meet the limit
-together.
+client id. Both follow Plaid's answer over their own figure, gently, because a rate
+asked at Plaid's own limit meets a 429 now and then from jitter alone:
+
+- a 429 lowers the rate to 0.9 of what it was (the 429s of one burst, a second, lower
+  it once), and it climbs back by a twentieth of the rate set each second: under 429s
+  every second it settles at half the rate set, and a lone 429 costs a tenth of the
+  rate for two seconds (halving, as this did before, kept a fleet asking for Plaid's
+  own limit at 0.7 of it);
+- it voids the slots already handed out at the old pace: a caller that waited for one
+  asks again (slots booked ahead would otherwise all meet the limit too);
+- the next calls wait out its `Retry-After` when it names one (at most a minute), else
+  a quarter of a second.
 """
 
 from __future__ import annotations
@@ -23,16 +30,17 @@ import attrs
 from ._exceptions import ConfigurationError, PlaidTimeoutError
 
 #: The cooldown after a 429 that named no `Retry-After`, in seconds.
-DEFAULT_COOLDOWN: Final = 1.0
+DEFAULT_COOLDOWN: Final = 0.25
 #: The longest cooldown taken from a `Retry-After`.
 MAX_COOLDOWN: Final = 60.0
 #: The rate never falls below this share of the one set.
 MIN_FACTOR: Final = 0.05
-#: After a 429 the rate climbs back by `RECOVERY_STEP` every `RECOVERY_SECONDS`.
-RECOVERY_STEP: Final = 1.5
-RECOVERY_SECONDS: Final = 5.0
-#: 429s closer together than this are one burst: the rate is halved once for them.
-HALVE_AT_MOST_EVERY: Final = 1.0
+#: A 429 lowers the rate to this share of the rate in force.
+DECREASE: Final = 0.9
+#: After a 429 the rate climbs back by this share of the rate set, each second.
+RECOVERY_PER_SECOND: Final = 0.05
+#: 429s closer together than this are one burst: the rate is lowered once for them.
+BURST_SECONDS: Final = 1.0
 
 
 class RateLimiter(Protocol):
@@ -69,14 +77,12 @@ def cooldown_for(retry_after: float | None) -> float:
 
 def recovered(factor: float, since: float) -> float:
     """`factor`, set `since` seconds ago, after climbing back as the rule says."""
-    if factor >= 1.0:
-        return 1.0
-    # Compared in logs: `since` may be a machine's whole uptime, and 1.5 to its power
-    # overflows a float.
-    steps = max(since, 0.0) / RECOVERY_SECONDS
-    if steps * math.log(RECOVERY_STEP) >= -math.log(factor):
-        return 1.0
-    return factor * math.pow(RECOVERY_STEP, steps)
+    return min(1.0, factor + max(since, 0.0) * RECOVERY_PER_SECOND)
+
+
+def lowered(factor: float) -> float:
+    """The factor a 429 leaves when `factor` was in force."""
+    return max(MIN_FACTOR, factor * DECREASE)
 
 
 @attrs.define
@@ -116,23 +122,30 @@ class LocalRateLimit:
 
     async def acquire(self, operation: str) -> None:
         pace = self._paces.setdefault(operation, _Pace())
-        now = self._clock()
-        start = max(now, pace.cooldown_until)
-        rate = self.rate(operation)
-        if rate is not None:
-            start = max(start, pace.next_start)
-            pace.next_start = start + 1 / rate
-        if start > now:
+        while True:
+            now = self._clock()
+            start = max(now, pace.cooldown_until)
+            rate = self.rate(operation)
+            if rate is not None:
+                start = max(start, pace.next_start)
+                pace.next_start = start + 1 / rate
+            if start <= now:
+                return
+            booked_under = pace.factor_at
             await asyncio.sleep(start - now)
+            if pace.factor_at == booked_under:
+                return
+            # A 429 came while this caller waited: its slot was of the pace refused.
 
     async def throttled(self, operation: str, retry_after: float | None) -> None:
         pace = self._paces.setdefault(operation, _Pace())
         now = self._clock()
         pace.cooldown_until = max(pace.cooldown_until, now + cooldown_for(retry_after))
-        if pace.factor_at and now - pace.factor_at < HALVE_AT_MOST_EVERY:
+        if pace.factor_at and now - pace.factor_at < BURST_SECONDS:
             return  # the same burst as the last 429
-        pace.factor = max(MIN_FACTOR, recovered(pace.factor, now - pace.factor_at) / 2)
+        pace.factor = lowered(recovered(pace.factor, now - pace.factor_at))
         pace.factor_at = now
+        pace.next_start = pace.cooldown_until  # the slots handed out are void
 
     async def aclose(self) -> None:
         pass

@@ -358,9 +358,10 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
             return result, raw, drift
         except PlaidTimeoutError as error:
             if error.connecting:
-                connect = min(limits.connect, budget)
                 error.message = (
-                    f"could not open a connection within {connect:.3g} s (connect timeout)"
+                    f"could not open a connection within {client_timeout.sock_connect:.3g} s "
+                    "(connect timeout), or none was free in the pool within the attempt: "
+                    "the request was not sent"
                 )
             else:
                 which = (

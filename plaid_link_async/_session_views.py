@@ -42,12 +42,14 @@ class SessionViews:
         timeout: float | Timeout | None = None,
         retry: RetryPolicy | None = None,
         strict: bool | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> Self:
         """This session with other defaults, over the same connection pool.
 
         `fast = plaid.with_options(timeout=2, retry=RetryPolicy(max_attempts=1))`. The
         view shares the pool, hooks and webhook key cache; closing it closes the view
-        only, never the pool, which stays the original session's.
+        only, never the pool, which stays the original session's. A `rate_limiter`
+        given here paces the view's calls instead (the view never closes it).
 
         Raises:
             SessionClosedError: this session or view is closed.
@@ -66,6 +68,8 @@ class SessionViews:
             view.retry = retry
         if strict is not None:
             view.strict = bool(strict)
+        if rate_limiter is not None:
+            view._limiter, view._owns_limiter = rate_limiter, False
         return view
 
     async def __aenter__(self) -> Self:

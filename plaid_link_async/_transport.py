@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -322,11 +323,30 @@ def _inflate(inflate: Any, chunk: bytes, buffer: bytearray, limit: int) -> None:
         data = inflate.unconsumed_tail
 
 
+#: Getting a connection (a pooled one waited for, or a new one) ends by this share of
+#: an attempt's budget at the latest.
+CONNECT_SHARE: Final = 0.9
+
+
 @functools.lru_cache(maxsize=64)
 def timeout_for(total: float, connect: float) -> aiohttp.ClientTimeout:
-    # Cached: almost every attempt has the full attempt budget, so the same pair recurs.
-    # `sock_connect`, not `connect`: aiohttp arms a `connect` timer on every request, even
-    # one served by a pooled connection (about 5% of a call's CPU), while `sock_connect`
-    # only times the opening of a new connection, TLS handshake included. Waiting for a
-    # free connection in a busy pool is queueing, not a failure: the attempt bounds it.
-    return aiohttp.ClientTimeout(total=total, sock_connect=min(connect, total))
+    """aiohttp's limits for an attempt of `total` seconds whose new connections may take
+    `connect` seconds to open.
+
+    Getting a connection, before any byte of the request is written, raises aiohttp's
+    `ConnectionTimeoutError` when it runs out of time, and that says the request never
+    left. If the attempt's `total` fired first in that phase it would be a plain
+    timeout, which says the request may have been sent (and a Hosted Link delivery would
+    be reported as maybe sent when it was not). So:
+
+    - `sock_connect` bounds opening a new connection, TLS handshake included;
+    - `connect` bounds the whole phase, a wait for a free pooled connection included,
+      and ends at 90% of the attempt: a wait in a busy pool is queueing, not a failure,
+      until it would outlast the attempt;
+    - neither is rounded up to a whole second (aiohttp's `ceil_threshold`), which could
+      make `connect` and `total` fire together.
+    """
+    limit = CONNECT_SHARE * total
+    return aiohttp.ClientTimeout(
+        total=total, connect=limit, sock_connect=min(connect, limit), ceil_threshold=math.inf
+    )

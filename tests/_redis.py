@@ -33,7 +33,7 @@ class RedisServer:
     """One redis-server process; `stop()` and `start()` again keep its port and folder
     (with `appendonly`, its data too)."""
 
-    def __init__(self, folder: Path, *, appendonly: bool = False) -> None:
+    def __init__(self, folder: Path, *, appendonly: bool = False, password: str = "") -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             _unavailable("redis-server is not installed")
@@ -41,24 +41,29 @@ class RedisServer:
         self.binary = binary
         self.folder = folder
         self.appendonly = appendonly
+        self.password = password
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         command = [
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.folder), "--save", "", "--daemonize", "no",
             "--appendonly", "yes" if self.appendonly else "no", "--loglevel", "warning",
+            *(["--requirepass", self.password] if self.password else []),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                _unavailable(f"redis-server exited: {self.process.stderr.read()[:300]!r}")  # type: ignore[union-attr]
+                assert self.process.stderr is not None
+                with self.process.stderr as said:
+                    _unavailable(f"redis-server exited: {said.read()[:300]!r}")
             if self.ping():
                 return
             time.sleep(0.02)
@@ -69,7 +74,9 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
                 conn.sendall(b"*1\r\n$4\r\nPING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
+                # With a password, PING is refused (-NOAUTH): the server answers all the same
+                # (and is not still loading its data, which answers -LOADING).
+                return conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
 
@@ -88,8 +95,10 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(folder: Path, *, appendonly: bool = False) -> Iterator[RedisServer]:
-    server = RedisServer(folder, appendonly=appendonly)
+def redis_server(
+    folder: Path, *, appendonly: bool = False, password: str = ""
+) -> Iterator[RedisServer]:
+    server = RedisServer(folder, appendonly=appendonly, password=password)
     server.start()
     try:
         yield server

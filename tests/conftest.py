@@ -23,6 +23,10 @@ REGRESSION_SPEC_NAMES = (
     "plaid-link-flow-contract-2020-09-14_1.697.4.yml",
 )
 
+#: The campaign tests' fixtures (`redis` with an append-only file, `fake`); a module's
+#: own fixture of the same name wins within that module.
+pytest_plugins = ["tests._campaigns"]
+
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )

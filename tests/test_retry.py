@@ -9,9 +9,11 @@ import socket
 import time
 from typing import Any
 
+import attrs
 import pytest
 
 from plaid_link_async import (
+    AmbiguousOutcomeError,
     APIServerError,
     AsyncLinkSession,
     ConfigurationError,
@@ -204,6 +206,7 @@ async def test_connect_bounds_opening_a_connection() -> None:
             assert 0.3 <= time.perf_counter() - started < 0.3 + 0.5
         assert caught.value.connecting
         assert "could not open a connection within 0.3 s (connect timeout)" in str(caught.value)
+        assert not caught.value.sent
     finally:
         for filler in fillers:
             filler.close()
@@ -292,3 +295,57 @@ async def test_retries_are_logged_at_info(
     assert "link_token_create attempt 1 of 3 failed" in message
     assert "INTERNAL_SERVER_ERROR" in message
     assert "request_id=" in message
+
+
+def hosted(client_user_id: str = "u-1") -> Any:
+    user = m.LinkTokenCreateRequestUser(client_user_id=client_user_id, phone_number="+14155550100")
+    return attrs.evolve(
+        CREATE, user=user, hosted_link=m.LinkTokenCreateHostedLink(delivery_method="sms")
+    )
+
+
+async def test_a_tls_handshake_that_never_ends_is_not_sent_when_connect_equals_the_attempt() -> (
+    None
+):
+    # timeout=1.5: the attempt is 1.5 s and so is connect. A server that accepts and never
+    # answers the TLS handshake holds the connect phase past the attempt: that must be a
+    # connect timeout (never sent), not a maybe-sent timeout, even for a Hosted Link text.
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncLinkSession(
+            "id", "secret", base_url=f"https://127.0.0.1:{port}", timeout=1.5,
+            retry=RetryPolicy(max_attempts=2, initial_delay=0.01),
+        ) as plaid:  # fmt: skip
+            with pytest.raises(PlaidTimeoutError) as caught:
+                await plaid.link_token_create(hosted())
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert not isinstance(caught.value, AmbiguousOutcomeError)
+    assert caught.value.connecting
+    assert not caught.value.sent
+    assert "the request was not sent" in str(caught.value)
+
+
+async def test_a_pool_wait_that_outlasts_the_attempt_is_not_sent_and_is_retried(
+    fake_plaid: FakePlaidServer,
+) -> None:
+    fake_plaid.inject("link_token_create", Fault.latency(1.0))  # the first call only
+    limits = Timeout(total=10, attempt=0.5, connect=0.5)
+    policy = RetryPolicy(max_attempts=5, initial_delay=0.3, max_delay=0.3)
+    async with session_for(fake_plaid, connector_limit=1, timeout=limits, retry=policy) as plaid:
+        slow = asyncio.ensure_future(plaid.link_token_create(CREATE, timeout=Timeout(total=5)))
+        await asyncio.sleep(0.05)  # the only connection is taken for a second
+        text = await plaid.link_token_create(hosted())  # waits, gives up unsent, retries
+        await slow
+    assert text.hosted_link_url
+    sent = [r for r in fake_plaid.requests_for("link_token_create") if "hosted_link" in r.body]
+    assert len(sent) == 1  # one text: the attempts that waited sent nothing

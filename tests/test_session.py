@@ -414,3 +414,34 @@ async def test_fake_server_with_other_credentials() -> None:
         async with AsyncLinkSession("c2", DEFAULT_SECRET, base_url=fake.url) as wrong:
             with pytest.raises(InvalidInputError):
                 await wrong.link_token_create(CREATE)
+
+
+class _CountingLimiter:
+    """A `RateLimiter` that lets every call through and counts what it was asked."""
+
+    def __init__(self) -> None:
+        self.acquired: list[str] = []
+        self.closed = False
+
+    async def acquire(self, operation: str) -> None:
+        self.acquired.append(operation)
+
+    async def throttled(self, operation: str, retry_after: float | None) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_a_view_paces_with_its_own_limiter_and_never_closes_it(
+    fake_plaid: FakePlaidServer,
+) -> None:
+    limiter = _CountingLimiter()
+    async with session_for(fake_plaid) as plaid:
+        view = plaid.with_options(rate_limiter=limiter)
+        await view.link_token_create(CREATE)
+        await plaid.link_token_create(CREATE)  # the session itself: no limiter
+        assert limiter.acquired == ["link_token_create"]
+        assert view.max_per_second is None
+        await view.close()
+    assert not limiter.closed

@@ -1,10 +1,16 @@
-"""Campaigns from Python and from the CLI: start one (feeding it from requests), read
-its counts and results, cancel it. The machinery (feeder, worker) is `_campaign`."""
+"""Campaigns from Python: start one (feeding it from requests), read it, cancel, retry,
+delete and list them. The CLI's `campaign` commands are these, over a Redis URL.
+
+The machinery is `_feeder` (feeding), `_worker` (rows), `_records` (the records and
+their scripts) and `_status` (reading).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
@@ -13,51 +19,47 @@ import attrs
 from .._converter import to_dict
 from .._exceptions import PlaidLinkError
 from ..models import LinkTokenCreateRequest
-from ._campaign import QUEUE, CampaignError, _each, feed, keys
+from ._errors import CampaignError
+from ._feeder import check_durable, each, feed
+from ._records import MAYBE_SENT, CampaignRecords
+from ._status import campaign_state, list_campaigns
+from ._worker import JOB_HEARTBEAT, JOB_TIMEOUT, WORKER_ALIVE_FOR
 
-# -- reading a campaign ------------------------------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def connected(redis_url: str) -> AsyncIterator[Any]:
+    """A Redis client for the campaigns' records, closed on leaving."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
 
 
-async def status(redis: Any, name: str) -> dict[str, Any]:
-    """The campaign's counts: rows, fed, done, failed, in the queue or running; its rate."""
-    meta = await redis.hgetall(keys(name)["meta"])
-    if not meta:
+@contextlib.asynccontextmanager
+async def client_queue(redis_url: str, client_id: str) -> AsyncIterator[Any]:
+    """`client_id`'s campaign queue, disconnected on leaving."""
+    from ._queue import CampaignQueue, queue_name
+
+    queue = CampaignQueue.from_url(redis_url, name=queue_name(client_id))
+    try:
+        yield queue
+    finally:
+        await queue.disconnect()
+
+
+async def client_of(redis: Any, name: str) -> str:
+    """The client id campaign `name` belongs to.
+
+    Raises:
+        CampaignError: there is no such campaign.
+    """
+    client = await redis.hget(CampaignRecords(redis, name).meta, "client_id")
+    if client is None:
         raise CampaignError(f"no campaign {name!r}")
-    field = {k.decode(): v.decode() for k, v in meta.items()}
-    fed, done = int(field.get("fed", 0)), int(field.get("done", 0))
-    rows = int(field["total"]) if "total" in field else None
-    rate = float(field.get("rate", 0)) or None
-    left = (rows if rows is not None else fed) - done
-    return {
-        "campaign": name,
-        "state": field.get("state"),
-        "rows": rows,
-        "fed": fed,
-        "done": done,
-        "failed": int(field.get("failed", 0)),
-        "queued_or_active": max(0, fed - done),
-        "max_per_second": rate,
-        "eta_seconds": round(left / rate) if rate and left > 0 else None,
-    }
-
-
-async def results(redis: Any, name: str, total: int) -> AsyncIterator[str]:
-    """Every row's journal line, in row order, read a thousand rows at a time."""
-    for start in range(1, total + 1, 1000):
-        rows = list(range(start, min(start + 1000, total + 1)))
-        for line in await redis.hmget(keys(name)["results"], rows):
-            if line is not None:
-                yield line.decode()
-
-
-async def cancel(redis: Any, name: str) -> None:
-    """Stop the campaign: queued jobs finish at once without a call; results are kept."""
-    if not await redis.exists(keys(name)["meta"]):
-        raise CampaignError(f"no campaign {name!r}")
-    await redis.hset(keys(name)["meta"], "state", "cancelled")
-
-
-# -- the library's faces ----------------------------------------------------------------------
+    return str(client.decode())
 
 
 @attrs.frozen
@@ -76,7 +78,7 @@ async def _rows(
     requests: Iterable[LinkTokenCreateRequest] | AsyncIterable[LinkTokenCreateRequest],
 ) -> AsyncIterator[CampaignRow]:
     number = 0
-    async for request in _each(requests):
+    async for request in each(requests):
         number += 1
         body = json.dumps(to_dict(request), sort_keys=True, separators=(",", ":"))
         user = request.user.client_user_id if request.user is not None else None
@@ -89,85 +91,130 @@ async def start_campaign(
     name: str,
     requests: Iterable[LinkTokenCreateRequest] | AsyncIterable[LinkTokenCreateRequest],
     *,
+    client_id: str,
     input_id: str,
-    max_per_second: float | None = None,
+    max_per_second: float,
     hosted_link: str | None = None,
-    job_timeout: int = 120,  # JOB_TIMEOUT, spelled out for the reference
+    keep_days: float = 30,  # KEEP_DAYS, spelled out for the reference
+    job_timeout: int = 120,  # JOB_TIMEOUT, likewise
+    allow_volatile_redis: bool = False,
 ) -> int:
-    """Feed campaign `name` from `requests`, row 1 first; returns how many there were.
+    """Feed campaign `name` of `client_id` from `requests`, row 1 first; returns how
+    many there were.
 
     `input_id` names the input (a file's digest, an export's id): starting the campaign
     again with the same one resumes it (rows with a result are skipped), with another
-    is refused. `hosted_link` ("sms" or "email") delivers each row's Hosted Link. Run
-    `worker_settings` workers to do the rows.
+    is refused. `max_per_second` is the fleet's rate for it, a little under Plaid's
+    limit. `hosted_link` ("sms" or "email") delivers each row's Hosted Link, and then a
+    Redis that may forget (no append-only file, evicting keys) is refused unless
+    `allow_volatile_redis`. The records are kept `keep_days` after it ends. Run
+    `worker_settings` workers with the same client id to do the rows.
 
     Raises:
-        CampaignError: another process feeds the campaign, or it had another input.
+        CampaignError: a bad name or rate, a volatile Redis, another process feeds the
+            campaign, or it was cancelled, or had another input or client id.
+        CampaignLost: its records vanished from Redis while feeding.
     """
-    from redis.asyncio import Redis
-
-    from ._queue import CampaignQueue
-
-    redis = Redis.from_url(redis_url)
-    queue = CampaignQueue.from_url(redis_url, name=QUEUE)
-    try:
-        return await feed(
-            redis,
-            queue,
-            name,
-            _rows(requests),
-            fingerprint=input_id,
-            rate=max_per_second,
-            hosted=hosted_link,
+    async with connected(redis_url) as redis, client_queue(redis_url, client_id) as queue:
+        if hosted_link:
+            await check_durable(redis, allow_volatile=allow_volatile_redis)
+        total, _ = await feed(
+            redis, queue, name, _rows(requests), client_id=client_id, fingerprint=input_id,
+            rate=max_per_second, hosted=hosted_link, keep_days=keep_days,
             job_timeout=job_timeout,
-        )
-    finally:
-        await queue.disconnect()
-        await redis.aclose()
+        )  # fmt: skip
+        return total
 
 
 async def campaign_status(redis_url: str, name: str) -> dict[str, Any]:
-    """The campaign's counts (rows, fed, done, failed, queued_or_active), its state, rate
-    and ETA, and the queue's `queued` and `active` jobs (of every campaign on it).
+    """Campaign `name`'s figures: its counts (rows, fed, done, failed, by kind), state,
+    workers alive, the rate achieved and 429s over the last minute, rows held by dead
+    workers, the ETA, and its client's queue (`queued`, `active`).
 
     Raises:
         CampaignError: there is no such campaign.
     """
-    from redis.asyncio import Redis
+    async with connected(redis_url) as redis:
+        client_id = await client_of(redis, name)
+        async with client_queue(redis_url, client_id) as queue:
+            return await campaign_state(redis, queue, name)
 
-    from ._queue import CampaignQueue
 
-    redis = Redis.from_url(redis_url)
-    queue = CampaignQueue.from_url(redis_url, name=QUEUE)
-    try:
-        counts = await status(redis, name)
-        counts["queued"] = await queue.count("queued")
-        counts["active"] = await queue.count("active")
-        return counts
-    finally:
-        await queue.disconnect()
-        await redis.aclose()
+async def results(redis: Any, name: str) -> AsyncIterator[str]:
+    """Every row's journal line, in row order, read a thousand rows at a time."""
+    records = CampaignRecords(redis, name)
+    meta = await records.meta_fields()
+    if not meta:
+        raise CampaignError(f"no campaign {name!r}")
+    total = int(meta.get("total") or meta.get("fed") or 0)
+    for start in range(1, total + 1, 1000):
+        rows = list(range(start, min(start + 1000, total + 1)))
+        for line in await redis.hmget(records.results, rows):
+            if line is not None:
+                yield line.decode()
 
 
 async def campaign_results(redis_url: str, name: str) -> AsyncIterator[dict[str, Any]]:
     """Each row's result, in row order: `batch create`'s journal line, as a dict."""
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(redis_url)
-    try:
-        counts = await status(redis, name)
-        async for line in results(redis, name, counts["rows"] or counts["fed"]):
+    async with connected(redis_url) as redis:
+        async for line in results(redis, name):
             yield json.loads(line)
-    finally:
-        await redis.aclose()
 
 
-async def cancel_campaign(redis_url: str, name: str) -> None:
-    """Stop campaign `name`: its queued rows end without a call; results are kept."""
-    from redis.asyncio import Redis
+async def cancel_campaign(redis_url: str, name: str) -> int:
+    """Stop campaign `name` for good: once this returns, no request of it starts, from
+    any worker or feeder. Returns how many requests live workers were writing or
+    awaiting then; they may still finish. Results are kept.
 
-    redis = Redis.from_url(redis_url)
-    try:
-        await cancel(redis, name)
-    finally:
-        await redis.aclose()
+    Raises:
+        CampaignError: no such campaign, or it has finished.
+    """
+    async with connected(redis_url) as redis:
+        return await CampaignRecords(redis, name).cancel(time.time() - WORKER_ALIVE_FOR)
+
+
+async def delete_campaign(redis_url: str, name: str) -> None:
+    """Remove every key of campaign `name`, finished or cancelled.
+
+    Raises:
+        CampaignError: no such campaign, or it still runs.
+    """
+    async with connected(redis_url) as redis:
+        await CampaignRecords(redis, name).delete()
+
+
+async def retry_campaign(redis_url: str, name: str, *, unknown_deliveries: bool = False) -> int:
+    """Queue again the rows of campaign `name` that failed; returns how many. Rows
+    whose text may have been sent (`UnknownDelivery`, `AmbiguousOutcomeError`) only
+    with `unknown_deliveries`, once the users' Link webhooks were checked.
+
+    Raises:
+        CampaignError: no such campaign, or it was cancelled.
+    """
+    async with connected(redis_url) as redis:
+        records = CampaignRecords(redis, name)
+        meta = await records.meta_fields()
+        if not meta:
+            raise CampaignError(f"no campaign {name!r}")
+        async with client_queue(redis_url, meta["client_id"]) as queue:
+            queued = 0
+            async for row, _ in redis.hscan_iter(records.retry, count=1000):
+                line = await redis.hget(records.results, row)
+                kind = json.loads(line)["error"]["type"] if line else ""
+                if kind in MAYBE_SENT and not unknown_deliveries:
+                    continue
+                job = await records.unrecord(meta["epoch"], int(row), kind)
+                if job is None:
+                    continue
+                await queue.enqueue(
+                    "link_row", key=f"{name}:{job['row']}", timeout=JOB_TIMEOUT,
+                    heartbeat=JOB_HEARTBEAT, retries=5, ttl=60, **job,
+                )  # fmt: skip
+                queued += 1
+            return queued
+
+
+async def campaigns(redis_url: str) -> list[dict[str, Any]]:
+    """Every campaign on this Redis: name, client id, state, rows, done, failed, created."""
+    async with connected(redis_url) as redis:
+        return await list_campaigns(redis)
