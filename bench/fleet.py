@@ -196,6 +196,8 @@ def campaign(url: str, limit: int, rows: int, latency: float, folder: Path) -> d
             time.sleep(0.05)
         killed_at = time.time()
         workers[0].send_signal(signal.SIGKILL)  # deliveries in flight and rows waiting
+        marks = redis_client(redis_url).hvals("plaid-link:campaign:bench:inflight")
+        marked = sum(1 for mark in marks if f":{workers[0].pid}:".encode() in mark)
         feeder.wait(900)
         seconds = time.perf_counter() - started
         output = folder / "campaign.jsonl"
@@ -232,6 +234,7 @@ def campaign(url: str, limit: int, rows: int, latency: float, folder: Path) -> d
         "twice": sum(1 for count in texts.values() if count > 1),
         "unknown": unknown,
         "on_the_wire": on_the_wire,
+        "marked": marked,
         "failed": sum(1 for line in lines if "error" in line) - unknown,
         "row_bytes": results / rows,
     }
@@ -259,7 +262,9 @@ def waiting(rows: int, folder: Path) -> dict[str, float]:
     peak = 0
     fed, steady_since = 0, time.monotonic()
     try:
-        while time.monotonic() - steady_since < 3.0:  # the queue full, the feeder waiting
+        # The feeder counts the input's rows first (fed stays 0), then feeds until the
+        # queue is full and waits.
+        while fed == 0 or time.monotonic() - steady_since < 3.0:
             peak = max(peak, rss_kib(feeder.pid))
             now = meta(redis_url, "waiting", "fed")
             if now != fed:
@@ -371,9 +376,10 @@ def main() -> None:
             f"{args.campaign_limit}/s, 4 workers, one SIGKILLed a third of the way: "
             f"{c['seconds']:.0f} s, rows/L + {c['over']:.0f} s (rows/L = {rows_over_l:.0f} s); "
             f"{c['achieved']:.2f} L, 429s {c['refused']:.1%}; rows lost {c['lost']:.0f}, "
-            f"users texted twice {c['twice']:.0f}, unknown deliveries {c['unknown']:.0f} "
-            f"against {c['on_the_wire']:.0f} requests on the wire at the kill, other failures "
-            f"{c['failed']:.0f}; Redis {c['row_bytes']:.0f} B a finished row"
+            f"users texted twice {c['twice']:.0f}, unknown deliveries {c['unknown']:.0f}: the "
+            f"killed worker had {c['marked']:.0f} requests on the wire (of 25 jobs it could "
+            f"hold), the fleet {c['on_the_wire']:.0f}; other failures {c['failed']:.0f}; Redis "
+            f"{c['row_bytes']:.0f} B a finished row"
         )
         print("   goals: within rows/L + 45 s, 0 lost, 0 texted twice, unknown <= on the wire")
     if queue is not None:

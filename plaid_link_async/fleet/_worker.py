@@ -103,8 +103,8 @@ class CampaignWorker:
     def __repr__(self) -> str:
         return f"<CampaignWorker {self.id} client_id={self.client_id!r}>"
 
-    def session_for(self, rate: float) -> Any:
-        """The session (and its shared limiter) for campaigns paced at `rate`."""
+    def session_for(self, rate: float) -> tuple[Any, Any]:
+        """The session and its shared limiter for campaigns paced at `rate`."""
         if rate not in self._sessions:
             limiter = self._limiter_for(rate)
             options: dict[str, Any] = {"rate_limiter": limiter}
@@ -114,7 +114,7 @@ class CampaignWorker:
             if session.client_id != self.client_id:
                 raise PlaidLinkError("a campaign worker's sessions must use its client id")
             self._sessions[rate] = (session, limiter)
-        return self._sessions[rate][0]
+        return self._sessions[rate]
 
     async def close(self) -> None:
         for session, limiter in self._sessions.values():
@@ -204,11 +204,13 @@ class CampaignWorker:
         if verdict != "go":
             await self._stopped(verdict, campaign, row, user_id, fp, record)
             return
-        plaid = self.session_for(rate or 0.0).with_options(
-            rate_limiter=RowGate(
-                self._sessions[rate or 0.0][1], lambda: self._take(claim), self._stopping
-            )
-        )
+
+        async def take() -> str:
+            verdict, _ = await claim(True)
+            return verdict
+
+        session, limiter = self.session_for(rate or 0.0)
+        plaid = session.with_options(rate_limiter=RowGate(limiter, take, self._stopping))
         give_up_at = started + RATE_LIMIT_PATIENCE * lease
         while True:
             try:
@@ -236,10 +238,6 @@ class CampaignWorker:
                 line = journal_line(row, user_id, fp, created=created)
             break
         await record(line)
-
-    async def _take(self, claim: Callable[[bool], Awaitable[tuple[str, float | None]]]) -> str:
-        verdict, _ = await claim(True)
-        return verdict
 
     async def _stopped(
         self,
