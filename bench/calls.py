@@ -7,10 +7,10 @@ on loopback. Rounds alternate between contenders; medians are compared.
 
 1. `link_token_create` calls at 64 in flight, no server latency: our CPU per call
    over that of a hand-written aiohttp loop doing the same POST, `json()` and datetime
-   parse. Goals: at most 1.05 with the `speedups` extra (orjson), 1.10 without.
+   parse. Floor (issue 27): at most 1.35, with the `speedups` extra (orjson) or without.
 2. 20 ms of server latency, 32 in flight: our CPU per call and throughput against the
    official plaid-python package on a 32-thread pool (`pip install -e '.[bench]'`).
-   Goals: CPU at most 0.25x, throughput at least 1.5x.
+   Floor: CPU at most 0.30x; throughput printed.
 
 Ours runs twice in each round, with orjson and with the standard json (the extra
 switched off in-process), when orjson is installed.
@@ -281,9 +281,9 @@ def main() -> None:
         first = asyncio.run(against_raw_aiohttp(url, args.calls, args.rounds, baseline))
     report(first)
     for mode in MODES:
-        goal = "1.05" if mode else "1.10"
         cpu = ratio(first, OURS[mode], "raw aiohttp", 0)
-        print(f"  CPU per call, {OURS[mode]} / raw aiohttp: {cpu} (goal <= {goal})")
+        # Issue 27's floor: where a user would notice, with or without orjson.
+        print(f"  CPU per call, {OURS[mode]} / raw aiohttp: {cpu} (floor <= 1.35)")
     if baseline is not None:
         before = ratio(first, "baseline", "raw aiohttp", 0)
         print(f"  CPU per call, baseline / raw aiohttp: {before}")
@@ -298,8 +298,8 @@ def main() -> None:
         for mode in MODES:
             cpu = ratio(second, OURS[mode], theirs, 0)
             rate = ratio(second, OURS[mode], theirs, 1)
-            print(f"  CPU per call, {OURS[mode]} / plaid-python: {cpu} (goal <= 0.25)")
-            print(f"  throughput, {OURS[mode]} / plaid-python: {rate} (goal >= 1.5)")
+            print(f"  CPU per call, {OURS[mode]} / plaid-python: {cpu} (floor <= 0.30)")
+            print(f"  throughput, {OURS[mode]} / plaid-python: {rate}")
         ceiling = 32 / 0.020
         reached = statistics.median(second["raw aiohttp"][1])
         print(

@@ -59,24 +59,25 @@ def per_call(args: list[str], calls: int) -> float:
 def run_calls(who: str, calls: int) -> None:
     from calls import REQUEST
 
-    from plaid_link_async import AsyncLinkSession, _json
-    from plaid_link_async._transport import RawResponse
+    from plaid_link_async import AsyncLinkSession, TransportRequest, TransportResponse, _json
 
     _json.use_speedups(who == "speedups")
-    answer = RawResponse(
+    answer = TransportResponse(
         200,
         {"Content-Type": "application/json"},
         b'{"link_token":"link-sandbox-0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",'
         b'"expiration":"2026-12-01T04:00:00Z","request_id":"Nnclj9HntPMu0m1"}',
     )
 
+    class Canned:
+        """A transport with one answer, ready: the library's own work, no socket."""
+
+        async def send(self, request: TransportRequest) -> TransportResponse:
+            return answer
+
     async def main() -> None:
-        async with AsyncLinkSession("id", "secret", base_url="http://127.0.0.1:9") as plaid:
-
-            async def post(url: str, body: bytes, timeout: object) -> RawResponse:
-                return answer
-
-            plaid._transport.post = post  # type: ignore[method-assign]
+        base = "http://127.0.0.1:9"
+        async with AsyncLinkSession("id", "secret", base_url=base, transport=Canned()) as plaid:
             for _ in range(WARM_UP + calls):
                 await plaid.link_token_create(REQUEST)
 
@@ -87,10 +88,10 @@ def run_parse(who: str, calls: int) -> None:
     from _bodies import link_token_get_body
     from parse import ours, plaid_python_deserializer
 
-    from plaid_link_async._transport import RawResponse
+    from plaid_link_async import TransportResponse
 
     body = link_token_get_body(sessions=3)
-    raw = RawResponse(200, {"Content-Type": "application/json"}, body)
+    raw = TransportResponse(200, {"Content-Type": "application/json"}, body)
     contenders: dict[str, Any] = {
         "json.loads": lambda: json.loads(body),
         "standard json": lambda: ours(raw, False),

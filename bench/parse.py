@@ -25,13 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bodies import link_token_get_body
 from _timing import interleaved_samples, ratio_text
 
-from plaid_link_async import _json
+from plaid_link_async import TransportResponse, _json
 from plaid_link_async._decode import decode
-from plaid_link_async._transport import RawResponse
 from plaid_link_async.models import LinkTokenGetResponse
 
 
-def ours(raw: RawResponse, speedups: bool) -> object:
+def ours(raw: TransportResponse, speedups: bool) -> object:
     """The session's own reading of an answer, with or without orjson."""
     _json.use_speedups(speedups)
     return decode(raw, LinkTokenGetResponse, endpoint="link_token_get")
@@ -60,7 +59,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=25)
     args = parser.parse_args()
     body = link_token_get_body(sessions=3)
-    raw = RawResponse(200, {"Content-Type": "application/json"}, body)
+    raw = TransportResponse(200, {"Content-Type": "application/json"}, body)
     contenders = {
         "json.loads": lambda: json.loads(body),
         "ours, standard json": lambda: ours(raw, False),

@@ -39,10 +39,13 @@ from ._raw import RawAPIResponse
 from ._raw_calls import RawCalls
 from ._retry import RetryPolicy
 from ._session import AsyncLinkSession
+from ._transport import AiohttpTransport
+from ._transport_base import Transport, TransportRequest, TransportResponse
 from ._version import __version__
 
 __all__ = [
     "APIServerError",
+    "AiohttpTransport",
     "AmbiguousOutcomeError",
     "AsyncLinkSession",
     "BatchFailure",
@@ -80,7 +83,10 @@ __all__ = [
     "RetryPolicy",
     "SessionClosedError",
     "Timeout",
+    "Transport",
     "TransportError",
+    "TransportRequest",
+    "TransportResponse",
     "UnexpectedResponseError",
     "UnknownWebhook",
     "WebhookReading",

@@ -405,8 +405,9 @@ def cancel(args: Any) -> int:
 def delete(args: Any) -> int:
     from .fleet import delete_campaign
 
-    asyncio.run(delete_campaign(_redis_url(args), args.name))
-    print(f"campaign {args.name}: deleted, every key", file=sys.stderr)
+    dropped = asyncio.run(delete_campaign(_redis_url(args), args.name))
+    jobs = f", and its {dropped} queued jobs" if dropped else ""
+    print(f"campaign {args.name}: deleted, every key{jobs}", file=sys.stderr)
     return 0
 
 

@@ -17,7 +17,7 @@ from ._exceptions import (
 from ._model_base import Model
 from ._retry import parse_retry_after
 from ._tolerant import ReadingTooLong, TooMuchDrift, read_tolerantly
-from ._transport import RawResponse
+from ._transport_base import TransportResponse
 
 _M = TypeVar("_M", bound=Model)
 
@@ -31,7 +31,7 @@ _NOT_JSON: Final = object()
 
 
 def decode(
-    raw: RawResponse,
+    raw: TransportResponse,
     cls: type[_M],
     *,
     endpoint: str,
@@ -61,7 +61,7 @@ def decode(
         raise
 
 
-def parse(raw: RawResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None, Any]:
+def parse(raw: TransportResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None, Any]:
     """The fast, strict parse: (`cls` or None where anything drifted, the JSON data).
 
     Raises:
@@ -90,7 +90,7 @@ def parse(raw: RawResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None,
 
 
 def read_drifted(
-    raw: RawResponse, data: Any, cls: type[_M], *, strict: bool, deadline: float | None
+    raw: TransportResponse, data: Any, cls: type[_M], *, strict: bool, deadline: float | None
 ) -> tuple[_M, Drifts]:
     """What `decode` does when the fast parse refused `data`: the slow, bounded path."""
     try:
@@ -122,7 +122,7 @@ def read_drifted(
     )
 
 
-def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedResponseError:
+def error_for(raw: TransportResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedResponseError:
     """The exception for a non-2xx answer."""
     from .models import PlaidError
 
@@ -156,7 +156,7 @@ def error_for(raw: RawResponse, *, endpoint: str) -> PlaidAPIError | UnexpectedR
     )
 
 
-def _read_json(raw: RawResponse, model: str | None) -> Any:
+def _read_json(raw: TransportResponse, model: str | None) -> Any:
     """The JSON of `raw`, read by the standard json's rules."""
     try:
         return _json.loads(raw.body)
@@ -166,7 +166,7 @@ def _read_json(raw: RawResponse, model: str | None) -> Any:
     raise _not_json(raw, model)
 
 
-def _not_json(raw: RawResponse, model: str | None) -> UnexpectedResponseError:
+def _not_json(raw: TransportResponse, model: str | None) -> UnexpectedResponseError:
     """The error for a body that JSON does not read."""
     # Blank is asked only now: `strip()` copies a body with whitespace around it.
     if not raw.body.strip():

@@ -10,7 +10,7 @@ import attrs
 from ._drift import Drifts
 
 if TYPE_CHECKING:
-    from ._transport import RawResponse
+    from ._transport_base import TransportResponse
 
 _T = TypeVar("_T")
 
@@ -52,7 +52,7 @@ class Outcome(NamedTuple):
     """
 
     result: Any
-    raw: RawResponse
+    raw: TransportResponse
     drift: Drifts
     attempts: int
     elapsed: float

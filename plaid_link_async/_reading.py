@@ -12,7 +12,7 @@ from ._decode import decode, parse, read_drifted
 from ._drift import Drifts
 from ._exceptions import PlaidTimeoutError
 from ._model_base import Model
-from ._transport import RawResponse
+from ._transport_base import TransportResponse
 
 if TYPE_CHECKING:
     from ._setup import Route
@@ -30,7 +30,7 @@ INLINE_TOLERANT_BYTES: Final = 4 * 1024
 UNREAD: Final = object()
 
 
-def read_at_once(raw: RawResponse, route: Route) -> tuple[Model | None, Any]:
+def read_at_once(raw: TransportResponse, route: Route) -> tuple[Model | None, Any]:
     """The common case, on the loop: (the model, its data) for a small answer that fits
     the contract; else (None, the data parsed, or `UNREAD`), for `read_rest`.
 
@@ -45,7 +45,7 @@ def read_at_once(raw: RawResponse, route: Route) -> tuple[Model | None, Any]:
 
 
 async def read_rest(
-    raw: RawResponse, data: Any, route: Route, strict: bool, deadline: float
+    raw: TransportResponse, data: Any, route: Route, strict: bool, deadline: float
 ) -> tuple[Model, Drifts]:
     """What `read_at_once` left: the model and its drift, read tolerantly or off the
     loop (`deadline` is on the loop's clock)."""
@@ -58,7 +58,7 @@ async def read_rest(
 
 
 async def _drifted(
-    raw: RawResponse, data: Any, route: Route, deadline: float, strict: bool
+    raw: TransportResponse, data: Any, route: Route, deadline: float, strict: bool
 ) -> tuple[Model, Drifts]:
     """A small answer the strict parse refused: read tolerantly (or diagnosed).
 
@@ -79,7 +79,7 @@ async def _drifted(
 
 
 async def _in_thread(
-    raw: RawResponse, route: Route, strict: bool, deadline: float
+    raw: TransportResponse, route: Route, strict: bool, deadline: float
 ) -> tuple[Model, Drifts]:
     # The thread parses the body itself rather than be handed parsed data: what a
     # thread is handed, a failure's traceback would keep alive.

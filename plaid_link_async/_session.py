@@ -1,7 +1,9 @@
 """`AsyncLinkSession`: the contract's operations as coroutines over one request path.
 
 The coroutines themselves are generated (`_api.EndpointMethods`); this module is the
-path they all take: encoding, the first attempt, tenacity for the rest, decoding.
+path they all take: `_call` encodes the request and lets tenacity run `_attempt`
+(pace, send through the transport, read) until it succeeds or `_failed`, the one
+place that decides, says to stop.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from ._decode import NO_DRIFT
 from ._drift import Drifts
 from ._events import Hook, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
-    AmbiguousOutcomeError,
+    ConfigurationError,
     PlaidLinkError,
     PlaidTimeoutError,
     RateLimitError,
     SessionClosedError,
+    TransportError,
 )
 from ._model_base import Model
 from ._once import report_drift
@@ -37,10 +40,11 @@ from ._request_body import encode_request
 from ._retry import RetryPolicy
 from ._scrub import Scrubber
 from ._session_batch import BatchMethods
-from ._session_views import SessionViews
+from ._session_views import Lifecycle, SessionViews
 from ._session_webhooks import WebhookMethods
 from ._setup import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, Route, routes, setup
-from ._transport import RawResponse, Transport, timeout_for
+from ._transport import AiohttpTransport
+from ._transport_base import Transport, TransportRequest, TransportResponse
 
 if TYPE_CHECKING:
     from ._otel import Tracing
@@ -48,8 +52,6 @@ if TYPE_CHECKING:
 
 # Where they were before the configuration moved to _setup.
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "USER_AGENT", "AsyncLinkSession", "RawCalls"]
-
-_outcome = tuple.__new__
 
 
 class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
@@ -71,6 +73,12 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
             off. Left out: `RetryPolicy()`, which is 3 attempts with backoff from 0.5 s
             to 8 s, with `PLAID_MAX_ATTEMPTS` and `PLAID_RETRY_BACKOFF` (the first
             wait, in seconds; the longest is 16 times it) if set.
+        transport: what sends each attempt instead of the default `AiohttpTransport`:
+            any object with `async send(TransportRequest) -> TransportResponse`, such
+            as `testing.MockTransport` (no socket). It replaces `session`,
+            `connector_limit`, `trace_configs` and `trust_env`, which configure the
+            default one, and bounds its own reads (`max_response_bytes` bounds the
+            default one's).
         session: an `aiohttp.ClientSession` to use instead of the session's own; it is
             never closed here.
         connector_limit: most connections open at once (the own session's pool size).
@@ -123,6 +131,7 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         base_url: str | None = None,
         timeout: float | Timeout | None = None,
         retry: RetryPolicy | None = None,
+        transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
         connector_limit: int = 100,
         trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
@@ -170,14 +179,29 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         self._view_of: AsyncLinkSession | None = None
         self._view_closed = False
         self._limiter, self._owns_limiter = parts.limiter, parts.owns_limiter
-        self._transport = Transport(
-            headers=parts.headers,
-            max_bytes=max_response_bytes,
-            session=session,
-            connector_limit=connector_limit,
-            trust_env=trust_env,
-            trace_configs=trace_configs,
-        )
+        self._headers = parts.headers
+        self._max_response_bytes = max_response_bytes
+        self._life = Lifecycle()
+        if transport is None:
+            transport = AiohttpTransport(
+                max_bytes=max_response_bytes,
+                session=session,
+                connector_limit=connector_limit,
+                trust_env=trust_env,
+                trace_configs=trace_configs,
+            )
+        elif (
+            session is not None or trace_configs is not None or connector_limit != 100 or trust_env
+        ):
+            raise ConfigurationError(
+                "transport= replaces session=, connector_limit=, trace_configs= and "
+                "trust_env=, which configure the default transport: give one or the other"
+            )
+        elif not callable(getattr(transport, "send", None)):
+            raise ConfigurationError(
+                f"transport must have an async send(request) method, got {type(transport).__name__}"
+            )
+        self._transport = transport
         # A fake served from a loop that cannot answer (the test's, blocked by a sync
         # test client) is found before the first call instead of by its timeout.
         fakes = sys.modules.get("plaid_link_async.testing._loops")
@@ -191,7 +215,7 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
     @property
     def closed(self) -> bool:
         """Whether `aclose()` was called (on this view, or on the session it views)."""
-        return self._view_closed or self._transport.closed
+        return self._view_closed or self._life.closed
 
     @property
     def max_per_second(self) -> float | None:
@@ -202,12 +226,14 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
     @property
     def max_response_bytes(self) -> int:
         """The largest response body a call accepts, after decompression."""
-        return self._transport.max_bytes
+        return self._max_response_bytes
 
     @property
     def http_session(self) -> aiohttp.ClientSession | None:
-        """The underlying `aiohttp.ClientSession`, once the first call made it."""
-        return self._transport.session
+        """The underlying `aiohttp.ClientSession`, once the first call made it (None
+        with a transport of your own)."""
+        session: aiohttp.ClientSession | None = getattr(self._transport, "session", None)
+        return session
 
     # -- raw responses --------------------------------------------------------------
 
@@ -247,6 +273,8 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
             )
         if self._view_closed:
             raise SessionClosedError("this view of an AsyncLinkSession is closed")
+        if self._life.closed:
+            raise SessionClosedError("this AsyncLinkSession is closed; create a new one")
         if self._probe is not None:
             await self._probe()  # raises while the fake cannot answer
             self._probe = None
@@ -255,62 +283,64 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         strict = self.strict if strict is None else strict
         limits = self.timeout if timeout is None else Timeout.of(timeout)
         policy = self.retry if retry is None else retry
+        # Whether a failure that leaves Plaid's action unknown may be followed by another
+        # attempt (see _repeat): asked once, before the first.
+        repeatable = policy.repeats(route.name, request)
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + limits.total
-        # The first attempt runs without tenacity: most calls succeed at once, and
-        # tenacity's machinery costs as much CPU as the rest of the call. A retryable
-        # failure hands over to tenacity, which replays it as attempt 1.
-        ambiguous: AmbiguousOutcomeError | None = None
+
+        async def attempt(number: int) -> Outcome:
+            """Attempt `number`; its failure comes out already decided on by `_failed`."""
+            failure: PlaidLinkError
+            try:
+                result, raw, drift = await self._attempt(
+                    route, body, limits, deadline, number, strict, loop.time()
+                )
+                return Outcome(result, raw, drift, number, loop.time() - started)
+            except PlaidLinkError as error:
+                failure = self._failed(error, route.name, number, repeatable, on_error)
+            # Outside `except`: an AmbiguousOutcomeError holds the failure already,
+            # and needs no second copy of it as its context.
+            raise failure
+
+        # Most calls succeed at once, and setting up tenacity's loop costs about a
+        # third of a call's CPU: the first attempt runs before it. A failure is handed
+        # to tenacity as its attempt 1, so tenacity alone decides, waits and retries.
         try:
-            result, raw, drift = await self._attempt(
-                route, body, limits, deadline, 1, strict, started
-            )
-            # tuple.__new__: the named tuple's own __new__ is a Python function, a
-            # frame more on every call.
-            return _outcome(Outcome, (result, raw, drift, 1, loop.time() - started))
+            return await attempt(1)
         except PlaidLinkError as error:
-            stamp(error, route.name, 1)
-            if on_error is not None:
-                on_error(error)
-            # Asked only now, once: whether a failure that leaves Plaid's action
-            # unknown may be followed by another attempt (see _repeat). The request is
-            # frozen, so the answer is the one it would have been before sending.
-            repeatable = policy.repeats(route.name, request)
-            ambiguous = None if repeatable else ambiguous_error(error, route.name, 1)
-            if ambiguous is None:
-                if policy.max_attempts == 1 or not policy.should_retry(error):
-                    raise
-                # In a list so that it can be let go of once raised: a local would keep
-                # the first failure (and what its traceback holds) alive through every
-                # retry.
-                first = [error]
-        if ambiguous is not None:
-            raise ambiguous  # outside `except`: no second copy of the failure as context
+            first = [error]  # a list, let go of once raised: not kept through the retries
         retrying = policy.retrying(
             deadline=deadline,
             clock=loop.time,
             before_sleep=self._report.before_sleep(route, policy, started),
         )
-        async for attempt in retrying:
-            with attempt:
-                number = attempt.retry_state.attempt_number
+        async for turn in retrying:
+            with turn:
+                number = turn.retry_state.attempt_number
                 if number == 1:
                     raise first.pop()
-                try:
-                    result, raw, drift = await self._attempt(
-                        route, body, limits, deadline, number, strict, loop.time()
-                    )
-                    return _outcome(Outcome, (result, raw, drift, number, loop.time() - started))
-                except PlaidLinkError as error:
-                    stamp(error, route.name, number)
-                    if on_error is not None:
-                        on_error(error)
-                    ambiguous = None if repeatable else ambiguous_error(error, route.name, number)
-                    if ambiguous is None:
-                        raise
-                raise ambiguous  # never retried: AmbiguousOutcomeError is not retryable
+                return await attempt(number)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    @staticmethod
+    def _failed(
+        error: PlaidLinkError,
+        operation: str,
+        attempt: int,
+        repeatable: bool,
+        on_error: Callable[[PlaidLinkError], None] | None,
+    ) -> PlaidLinkError:
+        """What a failed attempt raises: the failure itself, which tenacity retries when
+        the policy says so, or an `AmbiguousOutcomeError` (never retried) when Plaid may
+        have acted on a request that must not be sent twice."""
+        stamp(error, operation, attempt)
+        if on_error is not None:
+            on_error(error)
+        if repeatable:
+            return error
+        return ambiguous_error(error, operation, attempt) or error
 
     async def _attempt(
         self,
@@ -321,7 +351,7 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         number: int,
         strict: bool,
         started: float,
-    ) -> tuple[Model, RawResponse, Drifts]:
+    ) -> tuple[Model, TransportResponse, Drifts]:
         """One attempt, begun at `started` on the loop's clock."""
         loop = asyncio.get_running_loop()
         remaining = deadline - started
@@ -336,16 +366,17 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
             await pace(self._limiter, route.name, deadline)
             remaining = deadline - loop.time()
         budget = min(limits.attempt, remaining)
-        client_timeout = timeout_for(budget, limits.connect)
         report = self._report
         if report.announces:
             report.on_request.emit(RequestEvent(route.name, number, route.url))
         status: int | None = None
         request_id: str | None = None
         failure: PlaidLinkError | None = None
-        raw: RawResponse | None = None
+        raw: TransportResponse | None = None
         try:
-            raw = await self._transport.post(route.url, body, client_timeout)
+            raw = await self._send(
+                TransportRequest("POST", route.url, self._headers, body, budget, limits.connect)
+            )
             status = raw.status
             result, data = read_at_once(raw, route)
             if result is None:
@@ -359,7 +390,7 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
         except PlaidTimeoutError as error:
             if error.connecting:
                 error.message = (
-                    f"could not open a connection within {client_timeout.sock_connect:.3g} s "
+                    f"could not open a connection within {min(limits.connect, budget):.3g} s "
                     "(connect timeout), or none was free in the pool within the attempt: "
                     "the request was not sent"
                 )
@@ -384,3 +415,16 @@ class AsyncLinkSession(SessionViews, BatchMethods, WebhookMethods):
             # A failure's traceback keeps this frame while tenacity waits to retry: it
             # must not keep the body, parsed or not, nor the failure itself (a cycle).
             raw = data = failure = None
+
+    async def _send(self, request: TransportRequest) -> TransportResponse:
+        """One exchange through the transport; anything but our own errors from a
+        transport of the caller's becomes a `TransportError` (maybe sent)."""
+        try:
+            return await self._transport.send(request)
+        except (PlaidLinkError, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            failure = TransportError(
+                f"the transport failed: {type(error).__name__}", retryable=False, sent=True
+            )
+        raise failure  # outside `except`: the transport's error may hold the request

@@ -6,16 +6,25 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
+import attrs
+
 from ._config import Timeout
 from ._exceptions import SessionClosedError
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
-from ._transport import Transport
+from ._transport_base import Transport
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from typing_extensions import Self
+
+
+@attrs.define
+class Lifecycle:
+    """Whether a session is closed: one object, shared by the session and its views."""
+
+    closed: bool = False
 
 
 class SessionViews:
@@ -28,6 +37,7 @@ class SessionViews:
         _view_of: Self | None
         _view_closed: bool
         _transport: Transport
+        _life: Lifecycle
         _limiter: RateLimiter | None
         _owns_limiter: bool
 
@@ -90,7 +100,12 @@ class SessionViews:
         if self._view_of is not None:
             self._view_closed = True
             return
-        await self._transport.close()
+        if self._life.closed:
+            return
+        self._life.closed = True
+        close = getattr(self._transport, "aclose", None)
+        if close is not None:
+            await close()
         if self._owns_limiter and self._limiter is not None:
             limiter, self._limiter = self._limiter, None
             await limiter.aclose()

@@ -1,4 +1,5 @@
-"""The only module that touches aiohttp: one pooled `ClientSession`, POST in, bytes out.
+"""`AiohttpTransport`, the default transport and the only module that touches aiohttp:
+one pooled `ClientSession`, a `TransportRequest` in, a `TransportResponse` out.
 
 Three promises are kept here, because only here are they cheap to keep:
 - nothing is sent anywhere but the URL asked for: redirects are never followed;
@@ -16,8 +17,8 @@ import functools
 import math
 import warnings
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -28,6 +29,7 @@ from ._exceptions import (
     TransportError,
     UnexpectedResponseError,
 )
+from ._transport_base import TransportRequest, TransportResponse
 
 #: What the transport can decompress itself, and so the only encodings it asks for.
 ACCEPT_ENCODING: Final = "gzip, deflate"
@@ -35,14 +37,6 @@ ACCEPT_ENCODING: Final = "gzip, deflate"
 # step past the limit, and no single step holds the event loop long.
 _INFLATE_STEP: Final = 1 << 18
 _READ_CHUNK: Final = 1 << 16
-
-
-class RawResponse(NamedTuple):
-    """An HTTP answer, fully read."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
 
 
 # Order matters: the first matching class wins (a ServerTimeoutError is also a
@@ -121,25 +115,23 @@ def too_large(limit: int, status: int, declared: int | None = None) -> Unexpecte
     )
 
 
-class Transport:
-    """POSTs bodies over one pooled `aiohttp.ClientSession`.
+class AiohttpTransport:
+    """Sends requests over one pooled `aiohttp.ClientSession`: the default transport.
 
-    The session is made lazily, inside the running loop, unless the caller passed one;
-    a session passed in is never closed here. The headers, credentials among them, are
-    held here and never passed around, so no frame of a traceback has them as a local.
+    The aiohttp session is made lazily, inside the running loop, unless the caller
+    passed one; a session passed in is never closed here. Answers are read up to
+    `max_bytes`, after decompression.
     """
 
     def __init__(
         self,
         *,
-        headers: Mapping[str, str],
         max_bytes: int,
         session: aiohttp.ClientSession | None = None,
         connector_limit: int = 100,
         trust_env: bool = False,
         trace_configs: Iterable[aiohttp.TraceConfig] | None = None,
     ) -> None:
-        self._headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
         self.max_bytes = max_bytes
         self._session = session
         self._owned = session is None
@@ -150,7 +142,8 @@ class Transport:
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"<Transport max_bytes={self.max_bytes} {'closed' if self._closed else 'open'}>"
+        state = "closed" if self._closed else "open"
+        return f"<AiohttpTransport max_bytes={self.max_bytes} {state}>"
 
     @property
     def closed(self) -> bool:
@@ -188,8 +181,8 @@ class Transport:
             raise SessionClosedError("the aiohttp.ClientSession passed in is closed")
         return session
 
-    async def post(self, url: str, body: bytes, timeout: aiohttp.ClientTimeout) -> RawResponse:
-        """POST `body` and read the whole answer, at most `max_bytes` of it.
+    async def send(self, request: TransportRequest) -> TransportResponse:
+        """Send `request` and read the whole answer, at most `max_bytes` of it.
 
         Raises:
             TransportError: no complete answer (`PlaidTimeoutError` when out of time).
@@ -200,11 +193,12 @@ class Transport:
         try:
             # Per request, not per session: a session passed in keeps its own defaults
             # for the caller's other requests.
-            async with client.post(
-                url,
-                data=body,
-                headers=self._headers,
-                timeout=timeout,
+            async with client.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers={**request.headers, "Accept-Encoding": ACCEPT_ENCODING},
+                timeout=timeout_for(request.timeout, request.connect),
                 allow_redirects=False,
                 auto_decompress=False,
                 raise_for_status=False,
@@ -220,7 +214,7 @@ class Transport:
                         retryable=False,
                     )
                 data = await _read(response, self.max_bytes)
-                return RawResponse(status, response.headers, data)
+                return TransportResponse(status, response.headers, data)
         except (UnexpectedResponseError, SessionClosedError):
             raise
         except Exception as error:
@@ -230,7 +224,7 @@ class Transport:
         finally:
             del failure  # no cycle through this frame (see _converter.from_dict)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the session if it was made here; calls afterwards raise `SessionClosedError`.
 
         Its connections belong to the loop that opened them, so from another loop the

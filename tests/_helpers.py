@@ -276,3 +276,12 @@ def json_mode(speedups: bool) -> Iterator[None]:
         yield
     finally:
         _json.use_speedups(True)
+
+
+def examples(full: int) -> int:
+    """A property's number of examples: `full` in the full run, and the quick profile's
+    (`--hypothesis-profile=quick`, for `-m "not slow"`) in the quick loop."""
+    from hypothesis import settings
+
+    active: int = settings.default.max_examples
+    return full if active >= 100 else active

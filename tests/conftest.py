@@ -30,6 +30,9 @@ pytest_plugins = ["tests._campaigns"]
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
+# The quick loop's (`pytest -m "not slow" --hypothesis-profile=quick`): fewer examples
+# per property, the same properties. The full run keeps hypothesis's own 100.
+settings.register_profile("quick", parent=settings.get_profile("default"), max_examples=10)
 settings.load_profile("default")
 
 

@@ -52,6 +52,7 @@ async def settle() -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.slow  # a load test: the full run
 async def test_5000_with_429s_and_5xx_in_the_middle(fake_plaid: FakePlaidServer) -> None:
     fake_plaid.latency = 0.005
     concurrency: list[int] = []
@@ -92,6 +93,7 @@ def fake_plaid_process() -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow  # a load test: the full run
 async def test_a_million_inputs_are_pulled_lazily_with_flat_memory(
     fake_plaid_process: str,
 ) -> None:

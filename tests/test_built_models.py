@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from plaid_link_async import Model, UnexpectedResponseError, from_dict, to_dict
 from plaid_link_async import models as m
 
-from ._helpers import get_answer
+from ._helpers import examples, get_answer
 from .strategies import model_strategy
 
 BODY = {"link_token": "link-sandbox-1", "expiration": "2026-12-01T00:00:00Z", "request_id": "r1"}
@@ -84,7 +84,7 @@ def _models_in(value: Any) -> Iterator[Model]:
             yield from _models_in(item)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(made=model_strategy(m.LinkTokenGetResponse))
 def test_every_parsed_model_is_of_its_own_class_and_frozen(made: Any) -> None:
     parsed = from_dict(m.LinkTokenGetResponse, to_dict(made))

@@ -16,6 +16,10 @@ import pytest
 
 from plaid_link_async.testing import FakePlaidServer
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 SECRET = "cli-secret-0a1b2c3d4e"
 
 

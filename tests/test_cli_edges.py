@@ -8,11 +8,17 @@ import resource
 import sys
 from pathlib import Path
 
+import pytest
+
 from plaid_link_async.testing import FakePlaidServer
 
 from .test_cli import SECRET, plaid_link
 from .test_cli_journal import batch, created_rows, users_csv
 from .test_cli_journal import fake as fake  # the fixture
+
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
 
 
 async def test_a_second_run_on_one_journal_is_refused_naming_the_holder(

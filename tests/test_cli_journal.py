@@ -21,6 +21,10 @@ from ._helpers import hears_ctrl_c, run_on_a_terminal
 from ._raw_server import JSON_HEAD, RawServer, always, answer
 from .test_cli import SECRET, fake, lines, plaid_link, wait_for_lines
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 __all__ = ["fake"]  # the fixture, shared with test_cli
 
 

@@ -9,11 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plaid_link_async import Model, UnexpectedResponseError, from_dict, models, to_dict
+from plaid_link_async import (
+    Model,
+    TransportResponse,
+    UnexpectedResponseError,
+    from_dict,
+    models,
+    to_dict,
+)
 from plaid_link_async._decode import decode
 from plaid_link_async._endpoints import ENDPOINTS
-from plaid_link_async._transport import RawResponse
 
+from ._helpers import examples
 from .strategies import json_values, model_strategy
 
 RESPONSES = [getattr(models, endpoint.response) for _, endpoint in sorted(ENDPOINTS.items())]
@@ -31,7 +38,7 @@ def _parse_or_library_error(cls: type[Model], body: Any) -> None:
             # Inside an object there is always a field to blame.
             assert error.path, f"no path for {body!r}: {error}"
         assert "\n" not in str(error)
-    raw = RawResponse(200, {}, json.dumps(body).encode())
+    raw = TransportResponse(200, {}, json.dumps(body).encode())
     try:
         parsed, _ = decode(raw, cls, endpoint="e")
     except UnexpectedResponseError as error:
@@ -41,7 +48,7 @@ def _parse_or_library_error(cls: type[Model], body: Any) -> None:
 
 
 @pytest.mark.parametrize("cls", RESPONSES, ids=lambda cls: cls.__name__)
-@settings(max_examples=EXAMPLES_PER_TYPE)
+@settings(max_examples=examples(EXAMPLES_PER_TYPE))
 @given(body=json_values)
 def test_any_json_value_parses_or_raises_the_library_error(cls: type[Model], body: Any) -> None:
     _parse_or_library_error(cls, body)
@@ -68,7 +75,7 @@ def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 
 
 @pytest.mark.parametrize("cls", RESPONSES, ids=lambda cls: cls.__name__)
-@settings(max_examples=EXAMPLES_PER_TYPE)
+@settings(max_examples=examples(EXAMPLES_PER_TYPE))
 @given(data=st.data())
 def test_a_valid_body_with_garbage_anywhere_names_the_path(
     cls: type[Model], data: st.DataObject

@@ -27,6 +27,7 @@ from plaid_link_async._cli_records import (
 )
 from plaid_link_async.testing import FakePlaidServer
 
+from ._helpers import examples
 from .test_cli import lines
 from .test_cli_journal import batch, created_rows
 from .test_cli_journal import fake as fake  # the fixture
@@ -97,7 +98,7 @@ def test_one_over_long_line_inside_quotes_keeps_the_quote_state(tmp_path: Path) 
 _plain = st.text(alphabet='abc xyz,"\n\r', max_size=30)  # the writer quotes \r and \n
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.lists(st.lists(_plain, min_size=1, max_size=4), min_size=1, max_size=6))
 def test_the_cut_agrees_with_the_csv_module_on_well_formed_files(
     rows: list[list[str]],
@@ -125,7 +126,7 @@ def test_the_quote_state_carries_across_pieces() -> None:
         assert _advance(_advance(0, text[:cut]), text[cut:]) == whole, cut
 
 
-@settings(max_examples=120)
+@settings(max_examples=examples(120))
 @given(
     good=st.lists(st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True), min_size=1, max_size=6),
     bad_at=st.integers(0, 6),

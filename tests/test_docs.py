@@ -22,6 +22,10 @@ from plaid_link_async.testing import FakePlaidServer
 from ._helpers import program_env
 from .conftest import ROOT
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 PAGES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
@@ -44,6 +48,7 @@ RECIPES = [
 
 def test_the_testing_page_has_its_recipes() -> None:
     assert [name for name, _ in RECIPES] == [
+        "test_mock_transport.py",
         "test_link_completion.py",
         "test_fastapi_testclient.py",
         "test_fastapi_asgi.py",

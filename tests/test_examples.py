@@ -24,6 +24,10 @@ from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, Fault, Web
 from ._helpers import CREATE, plaid_variables, program_env
 from .conftest import ROOT
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = ROOT / "examples"
 
 

@@ -10,10 +10,11 @@ import aiohttp
 import pytest
 
 import plaid_link_async as pla
+from plaid_link_async import TransportResponse
 from plaid_link_async import models as m
 from plaid_link_async._decode import decode, error_for
 from plaid_link_async._exceptions import ERROR_CLASSES
-from plaid_link_async._transport import RawResponse, map_error
+from plaid_link_async._transport import map_error
 
 
 def _error(error_type: str = "INVALID_INPUT", code: str = "INVALID_LINK_TOKEN") -> m.PlaidError:
@@ -42,15 +43,15 @@ def test_everything_derives_from_plaid_link_error() -> None:
 @pytest.mark.parametrize(("error_type", "cls"), sorted(ERROR_CLASSES.items()))
 def test_each_error_type_has_its_class(error_type: str, cls: type[pla.PlaidAPIError]) -> None:
     body = pla.to_dict(_error(error_type, "X")) | {"status": 400}
-    raw = RawResponse(400, {}, json.dumps(body).encode())
+    raw = TransportResponse(400, {}, json.dumps(body).encode())
     error = error_for(raw, endpoint="link_token_get")
     assert type(error) is cls
 
 
 def test_unknown_error_type_gives_the_base_class_and_429_a_rate_limit() -> None:
     body = json.dumps(pla.to_dict(_error("SHINY_NEW_ERROR", "NEW"))).encode()
-    assert type(error_for(RawResponse(400, {}, body), endpoint="e")) is pla.PlaidAPIError
-    assert type(error_for(RawResponse(429, {}, body), endpoint="e")) is pla.RateLimitError
+    assert type(error_for(TransportResponse(400, {}, body), endpoint="e")) is pla.PlaidAPIError
+    assert type(error_for(TransportResponse(429, {}, body), endpoint="e")) is pla.RateLimitError
 
 
 def test_api_error_carries_every_field_and_reads_in_one_line() -> None:
@@ -88,7 +89,7 @@ def test_errors_pickle_with_their_fields(error: Exception) -> None:
 
 
 def test_a_wrong_shaped_success_names_the_field_status_and_request_id() -> None:
-    raw = RawResponse(200, {}, b'{"request_id": "abc", "link_token": 5}')
+    raw = TransportResponse(200, {}, b'{"request_id": "abc", "link_token": 5}')
     with pytest.raises(pla.UnexpectedResponseError) as caught:
         decode(raw, m.LinkOAuthCorrelationIdExchangeResponse, endpoint="e")
     error = caught.value
@@ -97,7 +98,7 @@ def test_a_wrong_shaped_success_names_the_field_status_and_request_id() -> None:
 
 
 def test_long_bodies_are_cut_in_the_snippet() -> None:
-    raw = RawResponse(502, {"Content-Type": "text/html"}, b"<html>" + b"x" * 5000)
+    raw = TransportResponse(502, {"Content-Type": "text/html"}, b"<html>" + b"x" * 5000)
     error = error_for(raw, endpoint="e")
     assert isinstance(error, pla.UnexpectedResponseError)
     assert error.body_snippet is not None
@@ -106,7 +107,7 @@ def test_long_bodies_are_cut_in_the_snippet() -> None:
 
 
 def test_deeply_nested_garbage_is_an_unexpected_response() -> None:
-    raw = RawResponse(200, {}, b"[" * 100_000)
+    raw = TransportResponse(200, {}, b"[" * 100_000)
     with pytest.raises(pla.UnexpectedResponseError):
         decode(raw, m.LinkTokenCreateResponse, endpoint="e")
 

@@ -32,6 +32,10 @@ from .conftest import ROOT
 from .test_cli import SECRET as CLI_SECRET
 from .test_cli import plaid_link
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[RedisServer]:

@@ -199,11 +199,11 @@ async def test_a_call_reads_the_same_either_way(speedups: bool) -> None:
 
 
 def _decoded(body: bytes, fast: bool) -> tuple[Any, Any]:
+    from plaid_link_async import TransportResponse
     from plaid_link_async._decode import decode
-    from plaid_link_async._transport import RawResponse
 
     with json_mode(fast):
-        raw = RawResponse(200, {"Content-Type": "application/json"}, body)
+        raw = TransportResponse(200, {"Content-Type": "application/json"}, body)
         return decode(raw, m.LinkTokenCreateResponse, endpoint="link_token_create")
 
 

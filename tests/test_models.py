@@ -16,6 +16,7 @@ from plaid_link_async import ExtraFields, Model, UnexpectedResponseError, from_d
 from plaid_link_async._datetimes import parse_datetime
 from plaid_link_async._structuring import try_from_dict, try_from_plain
 
+from ._helpers import examples
 from .conftest import response_examples
 from .strategies import model_strategy
 
@@ -34,7 +35,7 @@ def test_there_is_one_class_per_object_schema() -> None:
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda cls: cls.__name__)
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(data=st.data())
 def test_every_model_survives_a_json_round_trip(cls: type[Model], data: st.DataObject) -> None:
     original = data.draw(model_strategy(cls))

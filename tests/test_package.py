@@ -15,6 +15,10 @@ from plaid_link_async._session import USER_AGENT
 
 from .conftest import ROOT
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 SMOKE = """
 import asyncio, sys
 import plaid_link_async

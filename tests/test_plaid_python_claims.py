@@ -24,6 +24,8 @@ from plaid.configuration import Configuration  # noqa: E402
 from plaid.model.link_token_create_response import LinkTokenCreateResponse  # noqa: E402
 from plaid.model.link_token_get_response import LinkTokenGetResponse  # noqa: E402
 
+from ._helpers import examples  # noqa: E402
+
 GUIDE = (ROOT / "docs" / "migrating.md").read_text()
 
 
@@ -126,7 +128,7 @@ def test_the_removed_endpoints_are_not_there() -> None:
     assert hasattr(plaid_api.PlaidApi, "link_token_create")
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(
     body=st.dictionaries(st.sampled_from(["link_token", "expiration", "request_id"]), json_values)
 )

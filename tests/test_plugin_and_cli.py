@@ -7,6 +7,10 @@ import sys
 
 import pytest
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 pytest_plugins = ["pytester"]
 
 USER_TEST = """

@@ -25,7 +25,7 @@ from plaid_link_async._setup import Route, routes
 from plaid_link_async._types import plan_model
 from plaid_link_async._validation import _check_model, check_for_sending, validate
 
-from ._helpers import CREATE, json_mode, same
+from ._helpers import CREATE, examples, json_mode, same
 from .strategies import for_plan, json_values, model_strategy
 
 ROUTES = routes("http://127.0.0.1:9")
@@ -79,7 +79,7 @@ def outcome(route: Route, request: Any, encode: Any) -> tuple[str, Any]:
         return "refused", str(error)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(400), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=requests())
 def test_the_writer_agrees_with_the_careful_path(speedups: bool, case: tuple[Route, Any]) -> None:
     route, request = case
@@ -99,7 +99,7 @@ def test_the_writer_agrees_with_the_careful_path(speedups: bool, case: tuple[Rou
         assert got[1] == want[1]
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(case=requests(), strict=st.booleans())
 def test_validate_names_what_the_walk_names(case: tuple[Route, Any], strict: bool) -> None:
     # `validate` takes its compiled yes/no check's word, and walks only what it refuses.

@@ -45,6 +45,7 @@ from ._helpers import (
     acquired,
     call_requests,
     error_texts,
+    examples,
     session_for,
 )
 from .test_cli import SECRET, lines, plaid_link
@@ -291,7 +292,7 @@ def expected_requests(call: str, faults: list[str], max_attempts: int) -> int:
 CALL_NAMES = sorted({*ENDPOINTS, *UNSAFE_CALLS})
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(
     call=st.sampled_from(CALL_NAMES),
     faults=st.lists(st.sampled_from(sorted(FAULTS)), min_size=1, max_size=3),

@@ -30,6 +30,10 @@ from plaid_link_async.testing import (
 from ._helpers import plaid_variables
 from .conftest import ROOT
 
+# Processes (the CLI, pytest in pytest, a wheel, Redis): the full run, not the
+# quick loop.
+pytestmark = pytest.mark.slow
+
 pytest_plugins = ["pytester"]
 
 CREATE = m.LinkTokenCreateRequest(

@@ -22,16 +22,16 @@ from plaid_link_async import (
     Model,
     PlaidAPIError,
     RateLimitError,
+    TransportResponse,
     UnexpectedResponseError,
     models,
     to_dict,
 )
 from plaid_link_async._decode import decode
 from plaid_link_async._tolerant import read_tolerantly
-from plaid_link_async._transport import RawResponse
 from plaid_link_async._types import Kind, TypePlan, plan_model
 
-from ._helpers import FAST_RETRY, get_answer
+from ._helpers import FAST_RETRY, examples, get_answer
 from ._raw_server import JSON_HEAD, RawServer, always, answer
 from .strategies import model_strategy
 
@@ -105,7 +105,7 @@ def _body(cls: type[Model], data: st.DataObject) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("cls", RESPONSES, ids=lambda cls: cls.__name__)
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(data=st.data())
 def test_damage_below_the_top_is_drift_with_its_exact_path(
     cls: type[Model], data: st.DataObject
@@ -124,7 +124,7 @@ def test_damage_below_the_top_is_drift_with_its_exact_path(
         if field.required and not field.type.nullable:
             assert getattr(parsed, field.name) is not None
 
-    raw = RawResponse(200, {}, json.dumps(body).encode())
+    raw = TransportResponse(200, {}, json.dumps(body).encode())
     _, drifts = decode(raw, cls, endpoint="e")
     assert [d.path for d in drifts] == [d.path for d in drift]
     with pytest.raises(UnexpectedResponseError) as caught:
@@ -141,7 +141,7 @@ def _returned_types() -> list[type[Model]]:
 
 
 @pytest.mark.parametrize("cls", _returned_types(), ids=lambda cls: cls.__name__)
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(data=st.data())
 def test_every_model_read_tolerantly_goes_back_through_to_dict(
     cls: type[Model], data: st.DataObject
@@ -167,7 +167,7 @@ def test_every_model_read_tolerantly_goes_back_through_to_dict(
 
 
 @pytest.mark.parametrize("cls", RESPONSES, ids=lambda cls: cls.__name__)
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(data=st.data(), kind=st.sampled_from(["remove", "null", "wrong type"]))
 def test_damage_to_the_answers_own_required_fields_always_raises(
     cls: type[Model], data: st.DataObject, kind: str
@@ -176,7 +176,7 @@ def test_damage_to_the_answers_own_required_fields_always_raises(
     required = [f for f in plan_model(cls) if f.required and not f.type.nullable]
     field = data.draw(st.sampled_from(required))
     _apply(kind, (body, field.name, field.type))
-    raw = RawResponse(200, {}, json.dumps(body).encode())
+    raw = TransportResponse(200, {}, json.dumps(body).encode())
     for strict in (False, True):
         with pytest.raises(UnexpectedResponseError) as caught:
             decode(raw, cls, endpoint="e", strict=strict)
@@ -186,7 +186,9 @@ def test_damage_to_the_answers_own_required_fields_always_raises(
 def test_a_missing_request_id_in_one_event_keeps_the_public_tokens() -> None:
     body = _link_token_get_with_an_event_lacking_request_id()
     parsed, drift = decode(
-        RawResponse(200, {}, json.dumps(body).encode()), models.LinkTokenGetResponse, endpoint="e"
+        TransportResponse(200, {}, json.dumps(body).encode()),
+        models.LinkTokenGetResponse,
+        endpoint="e",
     )
     assert [str(d) for d in drift] == [
         "link_sessions[0].events[1].event_id: required field is missing"
@@ -280,7 +282,7 @@ def test_off_shape_error_bodies_keep_their_type(
 ) -> None:
     body = {**_ERROR, **change}
     body = {key: value for key, value in body.items() if value != "DROP"}
-    raw = RawResponse(400, {}, json.dumps(body).encode())
+    raw = TransportResponse(400, {}, json.dumps(body).encode())
     with pytest.raises(PlaidAPIError) as caught:
         decode(raw, models.LinkTokenGetResponse, endpoint="link_token_get")
     error = caught.value
@@ -292,11 +294,11 @@ def test_off_shape_error_bodies_keep_their_type(
 
 
 def test_any_object_with_an_error_code_is_a_plaid_error_and_429_a_rate_limit() -> None:
-    raw = RawResponse(429, {}, json.dumps({"error_code": "RATE_LIMIT"}).encode())
+    raw = TransportResponse(429, {}, json.dumps({"error_code": "RATE_LIMIT"}).encode())
     with pytest.raises(RateLimitError) as caught:
         decode(raw, models.LinkTokenGetResponse, endpoint="e")
     assert caught.value.error_type is None
     assert "(no error_type) RATE_LIMIT: (no message) (HTTP 429)" in str(caught.value)
-    other = RawResponse(502, {}, json.dumps({"message": "bad gateway"}).encode())
+    other = TransportResponse(502, {}, json.dumps({"message": "bad gateway"}).encode())
     with pytest.raises(UnexpectedResponseError):
         decode(other, models.LinkTokenGetResponse, endpoint="e")

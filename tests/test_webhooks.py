@@ -37,7 +37,7 @@ from plaid_link_async import (
 )
 from plaid_link_async.testing import FakePlaidServer, Fault, WebhookSigner
 
-from ._helpers import session_for
+from ._helpers import examples, session_for
 from .strategies import json_values, model_strategy
 
 jwt = pytest.importorskip("jwt")
@@ -115,7 +115,7 @@ def test_a_body_that_is_not_a_json_object_is_a_typed_error(body: bytes) -> None:
         parse_webhook(body)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(data=st.data())
 def test_mutated_webhooks_never_raise_an_untyped_exception(data: st.DataObject) -> None:
     body = dict(FINISHED)
@@ -127,7 +127,7 @@ def test_mutated_webhooks_never_raise_an_untyped_exception(data: st.DataObject) 
         parse_webhook(json.dumps(body).encode())
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(data=st.data())
 def test_every_webhook_model_parses_from_bodies_built_from_its_schema(
     data: st.DataObject,

@@ -173,14 +173,19 @@ async def cancel_campaign(redis_url: str, name: str) -> int:
         return await CampaignRecords(redis, name).cancel(time.time() - WORKER_ALIVE_FOR)
 
 
-async def delete_campaign(redis_url: str, name: str) -> None:
-    """Remove every key of campaign `name`, finished or cancelled.
+async def delete_campaign(redis_url: str, name: str) -> int:
+    """Remove every key of campaign `name`, finished or cancelled, its jobs still queued
+    (a cancelled campaign's) included; returns how many such jobs there were.
 
     Raises:
         CampaignError: no such campaign, or it still runs.
     """
     async with connected(redis_url) as redis:
+        client_id = await client_of(redis, name)
         await CampaignRecords(redis, name).delete()
+        async with client_queue(redis_url, client_id) as queue:
+            dropped: int = await queue.drop(name)
+            return dropped
 
 
 async def retry_campaign(redis_url: str, name: str, *, unknown_deliveries: bool = False) -> int:

@@ -104,3 +104,17 @@ class CampaignQueue(RedisQueue):
         ids = await self.redis.lrange(active, 0, limit - 1)  # type: ignore[misc]
         found = await self.jobs(self.job_key_from_id(job_id.decode()) for job_id in ids)
         return [job for job in found if job is not None]
+
+    async def drop(self, campaign: str) -> int:
+        """Abort and delete the queued jobs of `campaign` (each holds its row's request:
+        a phone number or an email address); how many there were."""
+        prefix = f"{campaign}:"
+        ids = await self.redis.lrange(self.namespace("queued"), 0, -1)  # type: ignore[misc]
+        keys = [self.job_key_from_id(job_id.decode()) for job_id in ids]
+        dropped = 0
+        for job in await self.jobs(key for key in keys if key.startswith(prefix)):
+            if job is not None:
+                await self.abort(job, "campaign deleted")
+                await self.redis.delete(job.id)
+                dropped += 1
+        return dropped

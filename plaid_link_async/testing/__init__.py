@@ -13,6 +13,7 @@ from ._control_client import FakePlaidControl
 from ._deliveries import WebhookDelivery, WebhookFault, WebhookFaultKind
 from ._faults import Fault, FaultKind
 from ._messages import SentMessage
+from ._mock_transport import MockTransport
 from ._plaid import SimulatedPlaid
 from ._process import FakePlaidProcess, fake_server_process
 from ._reply import PlaidReply
@@ -38,6 +39,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "LinkCompletion",
+    "MockTransport",
     "PlaidReply",
     "RecordedRequest",
     "SentMessage",
