@@ -278,6 +278,16 @@ async def test_a_campaign_without_a_real_rate_is_refused(
     assert len(err.strip().splitlines()) == 1
 
 
+async def test_keep_days_that_are_no_days_are_refused() -> None:
+    from plaid_link_async.fleet._errors import CampaignError
+    from plaid_link_async.fleet._feeder import feed
+
+    for days in (0.0, -1.0, float("nan"), float("inf"), 1e9):
+        with pytest.raises(CampaignError, match="--keep-days must be more than 0"):
+            await feed(None, None, "k", [], client_id="c", fingerprint="f", rate=5,
+                       hosted=None, keep_days=days)  # fmt: skip
+
+
 def test_the_rate_rule_of_campaigns() -> None:
     from plaid_link_async.fleet._errors import CampaignError
     from plaid_link_async.fleet._feeder import check_campaign_rate

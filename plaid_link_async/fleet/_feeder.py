@@ -25,8 +25,9 @@ from ._worker import JOB_HEARTBEAT, JOB_TIMEOUT
 
 #: Jobs kept queued at most while feeding; the feeder waits below it.
 MAX_QUEUED: Final = 10_000
-#: Days a campaign's records are kept once it ends.
+#: Days a campaign's records are kept once it ends, by default and at the most.
 KEEP_DAYS: Final = 30
+MAX_KEEP_DAYS: Final = 3650
 #: The slowest rate a campaign takes: one call in 100 seconds.
 MIN_RATE: Final = 0.01
 _FEEDER_LEASE_MS: Final = 30_000
@@ -122,8 +123,10 @@ async def feed(
     """
     records = CampaignRecords(redis, name)
     rate = check_campaign_rate(rate)
-    if not keep_days > 0:
-        raise CampaignError(f"--keep-days must be more than 0, got {keep_days!r}")
+    if not 0 < keep_days <= MAX_KEEP_DAYS:  # NaN and infinity fail too
+        raise CampaignError(
+            f"--keep-days must be more than 0 and at most {MAX_KEEP_DAYS}, got {keep_days!r}"
+        )
     if job_heartbeat < 2 or job_timeout < 1:
         raise CampaignError("--job-heartbeat must be at least 2 s and --job-timeout 1 s")
     number = 0
