@@ -201,7 +201,7 @@ async def test_sigterm_hands_the_waiting_rows_back_and_leaves_none_unknown(
     fake: FakePlaidServer, redis: RedisServer, tmp_path: Path
 ) -> None:
     fake.latency = 0.4
-    first = await worker(fake, redis, "--concurrency", "12", "--grace", "3")
+    first = await worker(fake, redis, "--concurrency", "12", "--grace", "2")
     rows = users(tmp_path / "users.csv", 20, phones=True)
     try:
         assert (await cli(fake, redis, *hosted("term", rows, "3")))[0] == 0

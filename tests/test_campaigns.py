@@ -207,13 +207,13 @@ async def test_a_redis_restart_mid_campaign_loses_no_row(
 async def test_a_429_storm_slows_the_campaign_and_fails_no_row(
     redis: RedisServer, tmp_path: Path
 ) -> None:
-    # Plaid (the fake) takes 10 creates a second; the campaign asks for three times that.
-    async with FakePlaidServer(secret=SECRET, rate_limits={"link_token_create": 10}) as fake:
+    # Plaid (the fake) takes 20 creates a second; the campaign asks for three times that.
+    async with FakePlaidServer(secret=SECRET, rate_limits={"link_token_create": 20}) as fake:
         workers = [await worker(fake, redis), await worker(fake, redis)]
         try:
             rows = users(tmp_path / "users.csv", 60)
             start = ["campaign", "start", "storm", "--input", str(rows), "--client-name", "App"]
-            code, _, err = await cli(fake, redis, *start, "--max-per-second", "30", "--wait")
+            code, _, err = await cli(fake, redis, *start, "--max-per-second", "60", "--wait")
             assert code == 0, err
             assert "60 rows: 60 created, 0 failed" in err
         finally:
