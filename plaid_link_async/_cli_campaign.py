@@ -44,11 +44,11 @@ def _client_id(args: Any) -> str:
 
 async def _reachable(url: str) -> None:
     """One PING: an unreachable Redis or a refused password fails here, in one line."""
-    from redis.asyncio import Redis
+    from .fleet._outage import connect
 
-    redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    redis = connect(url)
     try:
-        await redis.ping()  # type: ignore[misc]  # redis-py types sync and async as one
+        await redis.ping()
     finally:
         await redis.aclose()
 
@@ -119,11 +119,10 @@ def input_rows(path: Path, encoding: str) -> int:
 
 def start(args: Any, defaults: Any) -> int:
     """Feed campaign NAME from --input; with --wait, until every row has a result."""
-    from redis.asyncio import Redis
-
     from ._config import env_max_per_second
     from .fleet._errors import CampaignLost
     from .fleet._feeder import check_campaign_rate, check_durable, feed
+    from .fleet._outage import connect
     from .fleet._queue import CampaignQueue, queue_name
     from .fleet._records import CampaignRecords
 
@@ -147,7 +146,7 @@ def start(args: Any, defaults: Any) -> int:
         main = asyncio.current_task()
         assert main is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-        redis = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        redis = connect(url)
         queue = CampaignQueue.from_url(url, name=queue_name(client_id))
         records = CampaignRecords(redis, args.name)
         epoch: str | None = None

@@ -21,6 +21,7 @@ from .._exceptions import PlaidLinkError
 from ..models import LinkTokenCreateRequest
 from ._errors import CampaignError
 from ._feeder import check_durable, each, feed
+from ._outage import connect
 from ._records import MAYBE_SENT, CampaignRecords
 from ._status import campaign_state, list_campaigns
 from ._worker import JOB_HEARTBEAT, JOB_TIMEOUT, WORKER_ALIVE_FOR
@@ -29,9 +30,7 @@ from ._worker import JOB_HEARTBEAT, JOB_TIMEOUT, WORKER_ALIVE_FOR
 @contextlib.asynccontextmanager
 async def connected(redis_url: str) -> AsyncIterator[Any]:
     """A Redis client for the campaigns' records, closed on leaving."""
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+    redis = connect(redis_url)
     try:
         yield redis
     finally:

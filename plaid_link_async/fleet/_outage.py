@@ -36,6 +36,15 @@ def is_outage(error: BaseException) -> bool:
     return isinstance(error, (ConnectionError, TimeoutError, ReadOnlyError, OutOfMemoryError))
 
 
+def connect(url: str) -> Any:
+    """A campaign process's Redis client for its records: every wait bounded, so that a
+    Redis gone away is noticed as an outage rather than hung on. (saq's queue has its own
+    client, without a read timeout: taking a job blocks until there is one.)"""
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+
 def describe(error: BaseException) -> str:
     """An outage in a few words, without the URL (it may hold a password)."""
     text = str(error).splitlines()[0][:160] if str(error) else ""

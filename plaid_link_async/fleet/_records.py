@@ -225,6 +225,10 @@ return {'retry', job}
 """
 
 
+#: The scripts as redis-py `Script`s, by their text.
+_LOADED: dict[str, Any] = {}
+
+
 def workers_key(client_id: str) -> str:
     """The sorted set of a client id's workers, scored by their last heartbeat."""
     return f"plaid-link:workers:{client_id}"
@@ -242,7 +246,6 @@ class CampaignRecords:
         self.feeder = base + "feeder"
         self._base = base
         self._four = [self.meta, self.results, self.inflight, self.retry]
-        self._scripts: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<CampaignRecords {self.name}>"
@@ -252,9 +255,12 @@ class CampaignRecords:
 
     async def _run(self, script: str, keys: list[str], *args: Any) -> Any:
         # EVALSHA, loading the script on first use: a million rows need not each send it.
-        if script not in self._scripts:
-            self._scripts[script] = self.redis.register_script(script)
-        return _text(await self._scripts[script](keys=keys, args=args))
+        # One `Script` a text for the process (its SHA worked out once), called with this
+        # client: a worker makes a `CampaignRecords` for every row.
+        loaded = _LOADED.get(script)
+        if loaded is None:
+            loaded = _LOADED[script] = self.redis.register_script(script)
+        return _text(await loaded(keys=keys, args=args, client=self.redis))
 
     async def create(
         self,

@@ -37,7 +37,7 @@ from .._converter import from_dict
 from .._exceptions import CREDENTIAL_ERROR_CODES, PlaidAPIError, PlaidLinkError, RateLimitError
 from ..models import LinkTokenCreateRequest
 from ._errors import UnknownDelivery
-from ._outage import RedisOutage, describe, is_outage, patiently
+from ._outage import RedisOutage, connect, is_outage, patiently
 from ._records import CampaignRecords, workers_key
 from ._row_gate import RowGate, RowStopped
 
@@ -359,7 +359,7 @@ def worker_settings(
     async def startup(ctx: dict[str, Any]) -> None:
         saq_worker = ctx["worker"]
         worker = CampaignWorker(
-            Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5),
+            connect(redis_url),
             make_session=make_session,
             limiter_for=lambda rate: SharedRateLimit(
                 redis_url, client_id=client_id, max_per_second=rate or None, outage=outage
@@ -391,8 +391,3 @@ def worker_settings(
         timers={"sweep": int(sweep_seconds)},  # whole seconds: saq's script wants them
     )
     return settings
-
-
-def describe_outage(error: BaseException) -> str:
-    """For the CLI: an outage at start, in one line."""
-    return describe(error)
