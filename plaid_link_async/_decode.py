@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final, TypeVar
 
 from . import _json
-from ._converter import from_dict, try_from_dict, try_from_plain
+from ._converter import try_from_dict
 from ._drift import MAX_DRIFT, NO_DRIFTS, Drifts
 from ._exceptions import (
     ERROR_CLASSES,
@@ -16,7 +16,7 @@ from ._exceptions import (
 )
 from ._model_base import Model
 from ._retry import parse_retry_after
-from ._tolerant import ReadingTooLong, TooMuchDrift, read_tolerantly
+from ._tolerant import ReadingTooLong, TooMuchDrift, read_tolerantly, strict_error
 from ._transport_base import TransportResponse
 
 _M = TypeVar("_M", bound=Model)
@@ -26,8 +26,6 @@ SNIPPET_LENGTH = 200
 
 #: What an answer read without drift carries: nothing, and shared.
 NO_DRIFT: Final = NO_DRIFTS
-#: Stands for the value of a body JSON does not read (no JSON value is this object).
-_NOT_JSON: Final = object()
 
 
 def decode(
@@ -40,7 +38,7 @@ def decode(
 ) -> tuple[_M, Drifts]:
     """The `cls` a 2xx answer holds, and what drifted in it (see `_tolerant`).
 
-    The fast, strict parse runs first; only when it fails is the answer read again,
+    The strict parse runs first; only when it fails is the answer read again,
     tolerantly, or (with `strict`) diagnosed and refused. `deadline` (on
     `time.monotonic()`) bounds the tolerant reading.
 
@@ -62,7 +60,7 @@ def decode(
 
 
 def parse(raw: TransportResponse, cls: type[_M], *, endpoint: str) -> tuple[_M | None, Any]:
-    """The fast, strict parse: (`cls` or None where anything drifted, the JSON data).
+    """The strict parse: (`cls` or None where anything drifted, the JSON data).
 
     Raises:
         PlaidAPIError, UnexpectedResponseError: as `decode`, for a non-2xx answer or a
@@ -70,22 +68,7 @@ def parse(raw: TransportResponse, cls: type[_M], *, endpoint: str) -> tuple[_M |
     """
     if not 200 <= raw.status < 300:
         raise error_for(raw, endpoint=endpoint)
-    # `_read_json` spelled out: the commonest call of all pays no frame for it.
-    try:
-        data, plain = _json.loads_unchecked(raw.body)
-    except (ValueError, RecursionError):
-        data, plain = _NOT_JSON, False
-    if data is _NOT_JSON:
-        raise _not_json(raw, cls.__name__)
-    if plain:
-        result = try_from_plain(cls, data)
-        if result is not None:
-            return result, data
-        # Drifted, or a float kept as it came. Only a long integer can make orjson's
-        # value differ from the standard json's; with one, read the body again, so
-        # that everything after this reads what the standard json reads.
-        if _json.long_number(raw.body):
-            data = _read_json(raw, cls.__name__)
+    data = _read_json(raw, cls.__name__)
     return try_from_dict(cls, data), data
 
 
@@ -95,8 +78,7 @@ def read_drifted(
     """What `decode` does when the fast parse refused `data`: the slow, bounded path."""
     try:
         if strict:
-            from_dict(cls, data)  # raises, naming the first offending field
-            raise AssertionError("unreachable: the fast path refused it")  # pragma: no cover
+            raise strict_error(cls, data, deadline=deadline)
         return read_tolerantly(cls, data, deadline=deadline)
     except UnexpectedResponseError as error:
         error.status = raw.status
@@ -158,16 +140,28 @@ def error_for(raw: TransportResponse, *, endpoint: str) -> PlaidAPIError | Unexp
 
 def _read_json(raw: TransportResponse, model: str | None) -> Any:
     """The JSON of `raw`, read by the standard json's rules."""
+    too_deep = False
     try:
         return _json.loads(raw.body)
-    except (ValueError, RecursionError):
+    except _json.JSONTooDeep:
+        too_deep = True
+    except ValueError:
         pass
     # Outside `except`: a JSONDecodeError keeps the whole body as its `doc`.
-    raise _not_json(raw, model)
+    raise _not_json(raw, model, too_deep=too_deep)
 
 
-def _not_json(raw: TransportResponse, model: str | None) -> UnexpectedResponseError:
+def _not_json(
+    raw: TransportResponse, model: str | None, *, too_deep: bool = False
+) -> UnexpectedResponseError:
     """The error for a body that JSON does not read."""
+    if too_deep:
+        return UnexpectedResponseError(
+            f"got JSON nested deeper than {_json.MAX_DEPTH} levels",
+            model=model,
+            status=raw.status,
+            body_snippet=snippet(raw.body),
+        )
     # Blank is asked only now: `strip()` copies a body with whitespace around it.
     if not raw.body.strip():
         return UnexpectedResponseError(

@@ -1,24 +1,28 @@
 """JSON in and out for the whole package: orjson with the `speedups` extra, else the
-standard json, with the same results either way.
+standard json, each used as documented, with the same results either way.
 
-orjson is only ever a faster way to the standard library's answer. Reading, anything
-orjson refuses goes to `json` (which then decides: a lone surrogate, a BOM, a number
-too large for a double, nesting past orjson's 1,024 levels), and so does a body with
-a number of 19 digits or more, because orjson reads an integer past 64 bits as a
-float where `json` keeps it exact. Writing, orjson's bytes are kept only when they read
-back equal to what was written, which lets through exactly the values the standard
-encoder writes the same way; anything else (a NaN, which orjson writes as null, a
-tuple, a UUID, an integer past 64 bits) is the standard encoder's to write or refuse.
+Reading, the two differ in three places, and each has one rule:
+- an integer past 64 bits: orjson reads a float, json the exact integer. A body that
+  may hold one (`long_number`) is read by json.
+- what orjson refuses and json reads (a byte-order mark, a lone surrogate, nesting
+  past orjson's 1,024 levels): json decides, and its answer or error stands.
+- nesting: json gives up at Python's recursion limit, which depends on how deep the
+  caller's stack is. So both refuse a value nested deeper than `MAX_DEPTH` levels, far
+  below either limit, with the same `JSONTooDeep`.
+Both refuse NaN and Infinity, which JSON does not have (json alone would read them).
 
-Both refuse NaN and Infinity, which JSON does not have: the standard `json` would
-read and write them.
+Writing is for JSON values (strings, finite numbers, booleans, null, lists, objects
+with string keys), which is what the converter makes of a checked request: orjson
+writes them, and what it refuses (an integer past 64 bits, a lone surrogate) is
+json's to write.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, Final
+
+from ._nesting import nesting_within
 
 try:
     import orjson
@@ -28,47 +32,69 @@ except ImportError:  # pragma: no cover - the tests run with the extra installed
 #: Whether the `speedups` extra (orjson) is in use.
 SPEEDUPS: Final = orjson is not None
 
+#: The deepest JSON read, by either library (Plaid's deepest answer nests under 10).
+MAX_DEPTH: Final = 512
+
+
+class JSONTooDeep(ValueError):
+    """A JSON text nested deeper than `MAX_DEPTH` levels."""
+
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_DEPTH} levels")
+
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER: Final = json.JSONDecoder(parse_constant=_no_constant)
-# One encoder for all: `json.dumps` with any option builds a new encoder per call.
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-
-
-# The C scanner, with `parse_constant` bound (typeshed does not list the attribute).
-_scan: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
-
-
 def std_loads(data: bytes | str) -> Any:
-    """`json.loads`, refusing NaN and Infinity."""
-    # Nearly every answer is an object in UTF-8 (json.detect_encoding's answer for a
-    # body opening with `{` and no NUL after it): it goes straight to the C scanner,
-    # skipping the Python steps of json.loads (detect_encoding, decode, raw_decode).
-    # Anything the scanner refuses goes the long way, which raises json's own error.
-    if data.__class__ is bytes and data[:1] == b"{" and data[1:2] != b"\0":
-        text = data.decode("utf-8", "surrogatepass")
-        try:
-            value, end = _scan(text, 0)
-        except (StopIteration, ValueError, RecursionError):
-            pass
-        else:
-            # What may follow the value is JSON's whitespace, and only that.
-            if end == len(text) or not text[end:].strip(" \t\n\r"):
-                return value
-    if isinstance(data, (bytes, bytearray)):
-        # What json.loads does with bytes: UTF-8, -16 or -32, by the first bytes.
-        data = data.decode(json.detect_encoding(data), "surrogatepass")
-    elif data.startswith("\ufeff"):
-        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
-    return _DECODER.decode(data)
+    """`json.loads`, refusing NaN, Infinity and nesting past `MAX_DEPTH`."""
+    try:
+        value = json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise JSONTooDeep from None
+    return _bounded(data, value)
 
 
 def std_dumps(data: Any) -> bytes:
     """Compact JSON by the standard encoder; ValueError for NaN or Infinity."""
-    return _ENCODER.encode(data).encode()
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+
+
+def fast_loads(data: bytes | str) -> Any:
+    """`std_loads`'s result, by orjson where it gives the same."""
+    assert orjson is not None
+    if isinstance(data, str) or long_number(data):
+        return std_loads(data)
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return _bounded(data, value)
+    return std_loads(data)  # outside `except`: its error should not chain orjson's
+
+
+def fast_dumps(data: Any) -> bytes:
+    """`std_dumps`'s JSON value, by orjson where it can write it."""
+    assert orjson is not None
+    try:
+        out: bytes = orjson.dumps(data)
+    except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate
+        return std_dumps(data)
+    return out
+
+
+def _bounded(data: bytes | str, value: Any) -> Any:
+    """`value`, or `JSONTooDeep` if it nests past `MAX_DEPTH`."""
+    # A text with few brackets cannot nest deep: counting them is a pass in C, and
+    # spares the walk (a step per object) for all but large bodies.
+    opening = (b"[", b"{") if isinstance(data, bytes) else ("[", "{")
+    if data.count(opening[0]) + data.count(opening[1]) <= MAX_DEPTH:  # type: ignore[arg-type]
+        return value
+    if not nesting_within(value, MAX_DEPTH):
+        raise JSONTooDeep
+    return value
 
 
 # Where a number may start, digits, and the rest: a JSON number follows one of `:,[`,
@@ -92,112 +118,22 @@ def long_number(data: bytes) -> bool:
     )
 
 
-_PASSTHROUGH: Final = (
-    orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    if orjson is not None
-    else 0
-)
-
-
-def _not_plain(value: Any) -> Any:
-    raise TypeError  # orjson's own types beyond JSON's go to the standard encoder
-
-
-def fast_loads(data: bytes | str) -> Any:
-    """`std_loads`'s result, by orjson where it gives the same."""
-    assert orjson is not None
-    if isinstance(data, str) or long_number(data):
-        return std_loads(data)
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
-    return std_loads(data)  # outside `except`: its error should not chain orjson's
-
-
-def fast_dumps(data: Any) -> bytes:
-    """`std_dumps`'s JSON value, by orjson where it writes the same."""
-    assert orjson is not None
-    try:
-        out: bytes = orjson.dumps(data, default=_not_plain, option=_PASSTHROUGH)
-    except TypeError:  # orjson.JSONEncodeError too
-        return std_dumps(data)
-    # Equal on reading back: no NaN (NaN != NaN), no tuple, no enum or UUID turned
-    # into its value, no key or number changed.
-    if orjson.loads(out) == data:
-        return out
-    return std_dumps(data)
-
-
-def loads_unchecked(data: bytes) -> tuple[Any, bool]:
-    """Read `data` for the models' fast path: (value, whether orjson read it unchecked).
-
-    Unchecked, an integer past 64 bits reads as a float. The caller must then structure
-    the value with `try_from_plain`, which refuses a float where it would be kept as it
-    came (only a float kept in a free-form value could differ, and that is where the
-    check looks); when that refuses, the value is exact unless `long_number(data)`,
-    and `loads` reads it again then.
-    """
-    if _fast and data.__class__ is bytes:
-        try:
-            return orjson.loads(data), True
-        except orjson.JSONDecodeError:
-            pass
-    return (fast_loads(data) if _fast else std_loads(data)), False
-
-
 _fast = SPEEDUPS
 
 
 def loads(data: bytes | str) -> Any:
-    """Read JSON: the same value, or the same refusal, with or without orjson."""
+    """Read JSON: the same value, or the same refusal, with or without orjson.
+
+    Raises:
+        ValueError: not JSON (`json.JSONDecodeError`, or a `UnicodeDecodeError`), or
+            nested past `MAX_DEPTH` (`JSONTooDeep`).
+    """
     return fast_loads(data) if _fast else std_loads(data)
 
 
 def dumps(data: Any) -> bytes:
-    """Write compact JSON: the same value, or the same refusal, with or without orjson."""
+    """Write a JSON value compactly: the same value with or without orjson."""
     return fast_dumps(data) if _fast else std_dumps(data)
-
-
-def _plain_writer() -> Callable[[Any, int], Any] | None:
-    """The C encoder `_ENCODER.encode` builds on every call, built once; None where
-    this Python has none, or builds it otherwise."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    try:
-        # No `markers` (the cycle check): only `dumps_plain` uses it, on values built
-        # fresh, which hold no cycle.
-        return make(  # type: ignore[no-any-return, misc]
-            None,
-            _ENCODER.default,
-            json.encoder.encode_basestring_ascii,
-            None,
-            ":",
-            ",",
-            False,
-            False,
-            False,
-        )
-    except TypeError:
-        return None
-
-
-_write_plain: Final = _plain_writer()
-
-
-def dumps_plain(data: dict[str, Any]) -> bytes:
-    """`dumps` of a value built of `str`, `bool`, `int`, finite `float`, `None`, `list`
-    and `dict` only (what `_sending.plain_request` builds), and holding no cycle: for
-    those, orjson needs no reading back, and the standard encoder no cycle check."""
-    if _fast:
-        try:
-            return orjson.dumps(data)
-        except TypeError:  # a lone surrogate, an integer past 64 bits
-            pass
-    if _write_plain is None:  # pragma: no cover - CPython has the C encoder
-        return std_dumps(data)
-    return "".join(_write_plain(data, 0)).encode()
 
 
 def use_speedups(enabled: bool) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Bodies up to this size are parsed on the loop (a few ms at most); larger ones in a
 # worker thread, bounded by the time the attempt has left.
-INLINE_DECODE_BYTES: Final = 256 * 1024
+INLINE_DECODE_BYTES: Final = 64 * 1024
 # A drifted body up to this size is read tolerantly on the loop: at worst (an array of
 # empty objects, each a model with its drift, about 1 µs a field) about 10 ms; larger
 # ones in the thread. Drift is rare, so the thread's hop costs little.

@@ -20,11 +20,12 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from . import _datetimes
+from ._converter import from_dict
 from ._converter import json_type as _json_type
 from ._converter import snippet as _snippet
 from ._drift import MAX_DRIFT, MAX_KEPT_DRIFT, NO_DRIFTS, Drift, Drifts
 from ._exceptions import UnexpectedResponseError
-from ._model_base import NO_EXTRA, ExtraFields, Model
+from ._model_base import Model
 from ._nesting import MAX_NESTING, nesting_within
 from ._types import Kind, TypePlan, plan_model
 
@@ -122,6 +123,30 @@ def read_tolerantly(
     return _model(cls, data, "", reading), reading.drifts()
 
 
+def strict_error(
+    cls: type[Model], data: Any, *, deadline: float | None = None
+) -> UnexpectedResponseError:
+    """The error naming the first place where `data`, which the strict read refused,
+    breaks the contract of `cls`, at a bounded cost.
+
+    The tolerant read counts the damage first, within its bounds; only then does
+    cattrs' detailed validation (`from_dict`), which costs per error, name the field.
+
+    Raises:
+        UnexpectedResponseError: `data` is no `cls` at all (returned, not raised, for
+            anything else).
+        ReadingTooLong, TooMuchDrift: as `read_tolerantly`.
+    """
+    read_tolerantly(cls, data, deadline=deadline)
+    try:
+        from_dict(cls, data)
+    except UnexpectedResponseError as error:
+        return error
+    return UnexpectedResponseError(  # pragma: no cover - the strict read refused it
+        "does not fit the contract", model=cls.__name__
+    )
+
+
 def _refusal(cls: type[Model], data: Any, lenient_top: bool) -> UnexpectedResponseError | None:
     """Why `data` is no answer of `cls` at all, or None if it is one."""
     if data.__class__ is not dict:
@@ -162,12 +187,10 @@ def _model(cls: type[_M], data: dict[str, Any], path: str, reading: _Reading) ->
     # Paths are built only where a drift is kept or an object nests: most of a drifted
     # answer is fine, and most of a hostile one drifts past the kept hundred.
     reading.step()
-    # Built slot by slot, like the compiled structure functions: a required field that
-    # drifted holds None, which attrs' __init__ would accept too but not say why.
-    instance = object.__new__(cls)
-    put = object.__setattr__
-    plans = plan_model(cls)
-    for field in plans:
+    # A required field that drifted holds None: attrs' __init__ takes it (the models
+    # have no validators), and the drift says why.
+    values: dict[str, Any] = {}
+    for field in plan_model(cls):
         name = field.name
         value = data.get(name, _MISSING)
         if value is _MISSING or value is None:
@@ -178,13 +201,12 @@ def _model(cls: type[_M], data: dict[str, Any], path: str, reading: _Reading) ->
                     else "is null, but the contract requires a value"
                 )
                 reading.drift(path, name, problem)
-            put(instance, name, None)
+            values[name] = None
             continue
-        put(instance, name, _value(field.type, value, path, name, reading))
+        values[name] = _value(field.type, value, path, name, reading)
     known = _names(cls)
     if known.issuperset(data):
-        put(instance, "extra", NO_EXTRA)
-        return instance
+        return cls(**values)
     extra = {}
     for key, value in data.items():
         if key in known:
@@ -193,8 +215,7 @@ def _model(cls: type[_M], data: dict[str, Any], path: str, reading: _Reading) ->
             extra[key] = value
         else:
             reading.drift(path, str(key), _TOO_DEEP)
-    put(instance, "extra", ExtraFields(extra) if extra else NO_EXTRA)
-    return instance
+    return cls(**values, extra=extra)
 
 
 _known: dict[type[Model], frozenset[str]] = {}

@@ -1,7 +1,10 @@
 """Client-side checks of requests against the contract's own constraints.
 
 Plaid rejects a bad request with one error about one field; checking here names every
-offending field at once, before anything leaves the process.
+offending field at once, before anything leaves the process. One walk reads one table,
+the field plans of `_types` (a field's type, and the bounds, lengths and allowed values
+the contract states in its metadata), plus the rules the contract states in prose only
+(`ONE_OF_RULES`); the request is then written by the converter.
 
 One rule for enum strings the models do not list, here, in the session and in the
 docs: they are accepted (Plaid may know a value newer than these models; the session
@@ -12,13 +15,30 @@ rejects them, for a typo to fail a test or a command line.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ._codegen import compile_function
-from ._exceptions import FieldError, RequestValidationError
+import attrs
+
+from ._converter import from_dict, json_type
+from ._exceptions import FieldError, RequestValidationError, UnexpectedResponseError
 from ._model_base import Model
+from ._nesting import MAX_NESTING
 from ._types import Kind, TypePlan, plan_model
+
+#: An enum string the models do not list: (path, value, the values they list).
+Unknown = tuple[str, str, list[str]]
+
+
+@attrs.define
+class Checked:
+    """What one walk over a request found."""
+
+    errors: list[FieldError] = attrs.Factory(list)
+    """What breaks the contract (or, with `strict`, is unknown to the models)."""
+    unknown: list[Unknown] = attrs.Factory(list)
+    """Enum strings the models do not list (without `strict`, sent with a warning)."""
 
 
 def validate(
@@ -34,37 +54,33 @@ def validate(
         RequestValidationError: one or more fields break a constraint; all are listed.
     """
     allow = not strict if allow_unknown_enum_values is None else allow_unknown_enum_values
-    cls = type(request)
-    if _model_checker(cls, allow)(request):
-        errors = list(_rule_errors(request))
-    else:
-        errors = list(_check_model(request, "", allow))
-    if errors:
-        raise RequestValidationError(cls.__name__, errors)
-
-
-def check_for_sending(request: Model) -> list[tuple[str, str, list[str]]]:
-    """`validate(request)`, returning `unknown_enum_values(request)`: what the session
-    runs before every call, with one compiled check when the request is all known."""
-    if _model_checker(type(request), False)(request):
-        if type(request).__name__ in ONE_OF_RULES:
-            errors = list(_rule_errors(request))
-            if errors:
-                raise RequestValidationError(type(request).__name__, errors)
-        return []
-    validate(request)
-    return unknown_enum_values(request)
+    found = check(request, strict=not allow)
+    if found.errors:
+        raise RequestValidationError(type(request).__name__, found.errors)
 
 
 def unknown_enum_values(request: Model) -> list[tuple[str, str, list[str]]]:
-    """(path, value, the nearest known values) for every enum string the models do not
-    list; empty, at the cost of one compiled check, when there is none."""
-    if _model_checker(type(request), False)(request):
-        return []
-    return [
-        (path, value, nearest(value, known))
-        for path, value, known in _unknown_in_model(request, "")
-    ]
+    """(path, value, the nearest known values) for every enum string the models do not list."""
+    return [(path, value, nearest(value, known)) for path, value, known in check(request).unknown]
+
+
+def check(request: Model, *, strict: bool = False) -> Checked:
+    """The one walk: every field of `request`, nested ones too, against its rules."""
+    found = Checked()
+    _model(request, "", strict, found)
+    for names in ONE_OF_RULES.get(type(request).__name__, ()):
+        if all(getattr(request, name, None) is None for name in names):
+            listed = " or ".join(f"`{name}`" for name in names)
+            found.errors.append(FieldError(names[0], f"one of {listed} is required"))
+    return found
+
+
+# Rules the contract states in prose only. Checked after the fields, by class name so
+# that a regenerated model keeps its rule.
+ONE_OF_RULES: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
+    # "One of either the user_id or the user field is required" (since 1.6xx).
+    "LinkTokenCreateRequest": (("user_id", "user"),),
+}
 
 
 def nearest(value: str, known: Iterable[str], count: int = 3) -> list[str]:
@@ -88,223 +104,108 @@ def _not_one_of(value: Any, known: Iterable[str]) -> str:
     return f"{value!r}{hint} is not one of: {', '.join(names)}"
 
 
-def _unknown_in_model(obj: Model, path: str) -> Iterator[tuple[str, str, list[str]]]:
-    for field in plan_model(type(obj)):
-        value = getattr(obj, field.name)
-        if value is not None:
-            yield from _unknown_in_value(field.type, value, _join(path, field.name))
-
-
-def _unknown_in_value(
-    plan: TypePlan, value: Any, path: str
-) -> Iterator[tuple[str, str, list[str]]]:
-    if plan.kind == Kind.ENUM and isinstance(value, str):
-        assert plan.enum is not None
-        if value not in plan.enum._value2member_map_:
-            yield path, value, list(plan.enum._value2member_map_)
-    elif plan.kind == Kind.LIST and isinstance(value, (list, tuple)):
-        assert plan.item is not None
-        for index, item in enumerate(value):
-            if item is not None:
-                yield from _unknown_in_value(plan.item, item, f"{path}[{index}]")
-    elif plan.kind in (Kind.MODEL, Kind.UNION) and isinstance(value, Model):
-        yield from _unknown_in_model(value, path)
-
-
-# Rules the contract states in prose only. Checked after the fields, by class name so
-# that a regenerated model keeps its rule.
-ONE_OF_RULES: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
-    # "One of either the user_id or the user field is required" (since 1.6xx).
-    "LinkTokenCreateRequest": (("user_id", "user"),),
-}
-
-
-def _rule_errors(obj: Model) -> Iterator[FieldError]:
-    for names in ONE_OF_RULES.get(type(obj).__name__, ()):
-        if all(getattr(obj, name, None) is None for name in names):
-            listed = " or ".join(f"`{name}`" for name in names)
-            yield FieldError(names[0], f"one of {listed} is required")
-
-
-# -- fast path: a yes/no check compiled once per class ----------------------------------
-# It mirrors the walk below exactly, without paths or messages: every request is
-# checked before it is sent, and the walk's generators cost several times more. Only
-# a "no" runs the walk, which then names every offending field.
-
-_Check = Callable[[Any], bool]
-_checkers: dict[tuple[type[Model], bool], _Check] = {}
-
-
-def _model_checker(cls: type[Model], allow: bool) -> _Check:
-    checker = _checkers.get((cls, allow))
-    if checker is not None:
-        return checker
-    namespace: dict[str, Any] = {}
-
-    def late(obj: Any) -> bool:
-        return compiled(obj)
-
-    # Registered before the fields are planned, so that recursive schemas terminate.
-    _checkers[(cls, allow)] = late
-    # One straight line per field: most request fields are unset, and a loop of getattr
-    # calls over forty of them costs more than the rest of the check.
-    lines = ["def check(obj):"]
-    for index, field in enumerate(plan_model(cls)):
-        name = f"check_{index}"
-        namespace[name] = _value_checker(field.type, field.metadata, allow)
-        lines.append(f"    value = obj.{field.name}")
-        if field.required and not field.type.nullable:
-            lines.append(f"    if value is None or not {name}(value):")
-        else:
-            lines.append(f"    if value is not None and not {name}(value):")
-        lines.append("        return False")
-    lines.append("    return True")
-    compiled: _Check = compile_function("check", "\n".join(lines), namespace)
-    _checkers[(cls, allow)] = compiled
-    return compiled
-
-
-def limits(meta: Mapping[str, Any]) -> tuple[Any, Any]:
-    """A field's (low, high) bounds, whichever the contract states: a number's value,
-    a string's length or a list's size (one kind per field); None where unbounded."""
-    low = meta.get("minimum", meta.get("min_length", meta.get("min_items")))
-    high = meta.get("maximum", meta.get("max_length", meta.get("max_items")))
-    return low, high
-
-
-def _value_checker(plan: TypePlan, meta: Mapping[str, Any], allow: bool) -> _Check:
-    kind = plan.kind
-    low, high = limits(meta)
-    if kind == Kind.STR:
-        one_of = meta.get("one_of")
-        return lambda value: (
-            isinstance(value, str)
-            and (low is None or len(value) >= low)
-            and (high is None or len(value) <= high)
-            and (one_of is None or value in one_of)
-        )
-    if kind == Kind.ENUM:
-        assert plan.enum is not None
-        known = plan.enum._value2member_map_
-        if allow:
-            return lambda value: isinstance(value, str)
-        return lambda value: isinstance(value, str) and value in known
-    if kind == Kind.LIST:
-        assert plan.item is not None
-        item = plan.item
-        check_item = _value_checker(item, {}, allow)
-        item_may_be_null = item.nullable or item.kind == Kind.ANY
-
-        def check_list(value: Any) -> bool:
-            if not isinstance(value, (list, tuple)):
-                return False
-            if (low is not None and len(value) < low) or (high is not None and len(value) > high):
-                return False
-            for element in value:
-                if element is None:
-                    if not item_may_be_null:
-                        return False
-                elif not check_item(element):
-                    return False
-            return True
-
-        return check_list
-    if kind == Kind.MODEL:
-        assert plan.model is not None
-        model = plan.model
-        return lambda value: isinstance(value, model) and _model_checker(model, allow)(value)
-    if kind == Kind.UNION:
-        return lambda value: not list(_check_union(plan, value, "", allow))
-    if kind in (Kind.INT, Kind.FLOAT):
-        return lambda value: (
-            _wrong_type(plan, value) is None
-            and (low is None or value >= low)
-            and (high is None or value <= high)
-        )
-    return lambda value: _wrong_type(plan, value) is None
-
-
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _check_model(obj: Model, path: str, allow: bool) -> Iterator[FieldError]:
+def _model(obj: Model, path: str, strict: bool, found: Checked) -> None:
     for field in plan_model(type(obj)):
-        where = _join(path, field.name)
         value = getattr(obj, field.name)
         if value is None:
             if field.required and not field.type.nullable:
-                yield FieldError(where, "is required")
+                found.errors.append(FieldError(_join(path, field.name), "is required"))
             continue
-        yield from _check_value(field.type, value, where, field.metadata, allow)
-    if not path:
-        yield from _rule_errors(obj)
+        _value(field.type, value, _join(path, field.name), field.metadata, strict, found)
+    for key, value in obj.extra.items():
+        _free_form(value, _join(path, str(key)), found)
 
 
-def _check_value(
-    plan: TypePlan, value: Any, path: str, meta: Mapping[str, Any], allow: bool
-) -> Iterator[FieldError]:
+def _value(
+    plan: TypePlan, value: Any, path: str, meta: Mapping[str, Any], strict: bool, found: Checked
+) -> None:
+    errors = found.errors
     if value is None:
         if not plan.nullable and plan.kind != Kind.ANY:
-            yield FieldError(path, "must not be null")
+            errors.append(FieldError(path, "must not be null"))
         return
-    if plan.kind == Kind.UNION:
-        yield from _check_union(plan, value, path, allow)
+    kind = plan.kind
+    if kind == Kind.UNION:
+        _union(plan, value, path, strict, found)
         return
     wrong = _wrong_type(plan, value)
     if wrong:
-        yield FieldError(path, wrong)
+        errors.append(FieldError(path, wrong))
         return
-    kind = plan.kind
     if kind == Kind.STR:
-        yield from _check_string(value, path, meta)
+        if "min_length" in meta and len(value) < meta["min_length"]:
+            errors.append(
+                FieldError(path, f"must be at least {meta['min_length']} character(s) long")
+            )
+        if "max_length" in meta and len(value) > meta["max_length"]:
+            errors.append(
+                FieldError(path, f"must be at most {meta['max_length']} character(s) long")
+            )
+        if "one_of" in meta and value not in meta["one_of"]:
+            errors.append(FieldError(path, _not_one_of(value, meta["one_of"])))
     elif kind in (Kind.INT, Kind.FLOAT):
         if "minimum" in meta and value < meta["minimum"]:
-            yield FieldError(path, f"must be at least {meta['minimum']}, got {value}")
+            errors.append(FieldError(path, f"must be at least {meta['minimum']}, got {value}"))
         if "maximum" in meta and value > meta["maximum"]:
-            yield FieldError(path, f"must be at most {meta['maximum']}, got {value}")
+            errors.append(FieldError(path, f"must be at most {meta['maximum']}, got {value}"))
     elif kind == Kind.ENUM:
         assert plan.enum is not None
         known = plan.enum._value2member_map_
-        if not allow and value not in known:
-            yield FieldError(path, _not_one_of(value, known))
+        if value not in known:
+            if strict:
+                errors.append(FieldError(path, _not_one_of(value, known)))
+            else:
+                found.unknown.append((path, value, list(known)))
     elif kind == Kind.LIST:
         assert plan.item is not None
         if "min_items" in meta and len(value) < meta["min_items"]:
-            yield FieldError(path, f"must have at least {meta['min_items']} item(s)")
+            errors.append(FieldError(path, f"must have at least {meta['min_items']} item(s)"))
         if "max_items" in meta and len(value) > meta["max_items"]:
-            yield FieldError(path, f"must have at most {meta['max_items']} item(s)")
+            errors.append(FieldError(path, f"must have at most {meta['max_items']} item(s)"))
         for index, item in enumerate(value):
-            yield from _check_value(plan.item, item, f"{path}[{index}]", {}, allow)
+            _value(plan.item, item, f"{path}[{index}]", {}, strict, found)
     elif kind == Kind.MODEL:
-        yield from _check_model(value, path, allow)
+        _model(value, path, strict, found)
+    elif kind in (Kind.DICT, Kind.ANY):
+        _free_form(value, path, found)
 
 
-def _check_union(plan: TypePlan, value: Any, path: str, allow: bool) -> Iterator[FieldError]:
+def _union(plan: TypePlan, value: Any, path: str, strict: bool, found: Checked) -> None:
     """A union's value is one of its members: a member's model (checked as such), a
-    dict where the union keeps members it does not know, or a scalar member's type."""
+    dict read as the member its tag names, a dict where the union keeps members it
+    does not know, or a scalar member's type."""
+    one_of = plan.one_of
     if isinstance(value, Model):
         if any(variant.model is type(value) for variant in plan.variants):
-            yield from _check_model(value, path, allow)
+            _model(value, path, strict, found)
             return
     elif isinstance(value, Mapping):
-        if plan.keeps_unknown:
+        member = None
+        if one_of is not None and one_of.tag is not None:
+            tag = value.get(one_of.tag)
+            member = one_of.mapping.get(tag) if isinstance(tag, str) else None
+        if member is not None:
+            # As plaid-python builds it: the member its tag names, then that member's rules.
+            try:
+                read = from_dict(member, dict(value))
+            except UnexpectedResponseError as error:
+                found.errors.append(FieldError(_join(path, error.path or ""), error.message))
+                return
+            _model(read, path, strict, found)
+            return
+        if plan.keeps_unknown:  # a member newer than the models: Plaid judges it
+            _free_form(value, path, found)
             return
     else:
         for variant in plan.variants:
             if variant.kind not in (Kind.MODEL, Kind.DICT) and not _wrong_type(variant, value):
-                yield from _check_value(variant, value, path, {}, allow)
+                _value(variant, value, path, {}, strict, found)
                 return
-    yield FieldError(path, f"expected {plan.describe()}, got {type(value).__name__}")
-
-
-def _check_string(value: str, path: str, meta: Mapping[str, Any]) -> Iterator[FieldError]:
-    if "min_length" in meta and len(value) < meta["min_length"]:
-        yield FieldError(path, f"must be at least {meta['min_length']} character(s) long")
-    if "max_length" in meta and len(value) > meta["max_length"]:
-        yield FieldError(path, f"must be at most {meta['max_length']} character(s) long")
-    if "one_of" in meta and value not in meta["one_of"]:
-        yield FieldError(path, _not_one_of(value, meta["one_of"]))
+    found.errors.append(FieldError(path, f"expected {plan.describe()}, got {type(value).__name__}"))
 
 
 def _wrong_type(plan: TypePlan, value: Any) -> str | None:
@@ -319,6 +220,8 @@ def _wrong_type(plan: TypePlan, value: Any) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif kind == Kind.FLOAT:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and not math.isfinite(value):
+            return f"must be a finite number, got {value}"  # JSON has no NaN or infinity
     elif kind == Kind.DATETIME:
         ok = isinstance(value, datetime.datetime)
         if ok and value.utcoffset() is None:
@@ -338,3 +241,35 @@ def _wrong_type(plan: TypePlan, value: Any) -> str | None:
         return None
     expected = {Kind.DATETIME: "a datetime", Kind.DATE: "a date"}.get(kind, plan.describe())
     return f"expected {expected}, got {type(value).__name__}"
+
+
+_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def _free_form(value: Any, path: str, found: Checked) -> None:
+    """A value kept as given (an extra, a dict, an `Any` field) must be JSON: objects
+    with string keys, lists, strings, finite numbers, booleans and null, nested at most
+    `MAX_NESTING` levels. Checked by a loop, not a recursion, whatever its depth."""
+    pending = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, _SCALARS):
+            if isinstance(node, float) and not math.isfinite(node):
+                found.errors.append(FieldError(path, f"holds {node}, which JSON cannot carry"))
+                return
+            continue
+        if depth >= MAX_NESTING:
+            found.errors.append(FieldError(path, f"nested deeper than {MAX_NESTING} levels"))
+            return
+        if isinstance(node, Mapping):
+            if not all(isinstance(key, str) for key in node):
+                found.errors.append(FieldError(path, "has a key that is not a string"))
+                return
+            pending.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, (list, tuple)):
+            pending.extend((child, depth + 1) for child in node)
+        else:
+            found.errors.append(
+                FieldError(path, f"cannot be written as JSON (holds {json_type(node)})")
+            )
+            return

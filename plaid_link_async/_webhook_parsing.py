@@ -13,14 +13,15 @@ from typing import Any, Final
 import attrs
 
 from . import _json
-from ._converter import diagnose, try_from_dict
+from ._converter import try_from_dict
 from ._drift import MAX_DRIFT, Drifts
 from ._endpoints import WEBHOOKS
+from ._exceptions import UnexpectedResponseError
 from ._model_base import Model
 from ._nesting import MAX_NESTING, nesting_within
 from ._once import report_drift
 from ._redact import preview
-from ._tolerant import ReadingTooLong, TooMuchDrift, read_tolerantly
+from ._tolerant import ReadingTooLong, TooMuchDrift, read_tolerantly, strict_error
 from ._webhook_errors import InvalidWebhookError
 
 #: The largest webhook body read: Plaid's Link webhooks are a few KB.
@@ -96,7 +97,7 @@ def read_webhook(body: bytes | str | Mapping[str, Any], *, strict: bool = False)
             )
         try:
             data = _json.loads(body)
-        except (ValueError, RecursionError):
+        except ValueError:
             data = None
         if data is None:
             raise InvalidWebhookError("the webhook body is not JSON")
@@ -114,16 +115,17 @@ def read_webhook(body: bytes | str | Mapping[str, Any], *, strict: bool = False)
     fast = try_from_dict(cls, data)
     if fast is not None:
         return WebhookReading(fast)
-    if strict:
-        raise _breaks_contract(cls, data, f"{kind}/{code}")
+    deadline = time.monotonic() + WEBHOOK_READ_SECONDS
     try:
-        model, drift = read_tolerantly(
-            cls, data, lenient_top=True, deadline=time.monotonic() + WEBHOOK_READ_SECONDS
-        )
+        if strict:
+            raise _breaks_contract(strict_error(cls, data, deadline=deadline), f"{kind}/{code}")
+        model, drift = read_tolerantly(cls, data, lenient_top=True, deadline=deadline)
     except ReadingTooLong:
         problem = f"took over {WEBHOOK_READ_SECONDS * 1000:g} ms to read"
     except TooMuchDrift:
         problem = f"drifted from the contract in more than {MAX_DRIFT:,} places"
+    except UnexpectedResponseError as error:  # strict, and no such webhook at all
+        raise _breaks_contract(error, f"{kind}/{code}") from None
     else:
         if drift:
             report_drift(f"webhook {kind}/{code}", drift)
@@ -134,12 +136,12 @@ def read_webhook(body: bytes | str | Mapping[str, Any], *, strict: bool = False)
     )
 
 
-def _breaks_contract(cls: type[Model], data: Any, what: str) -> InvalidWebhookError:
-    found = diagnose(cls, data)
-    path = found.path if found is not None else None
-    message = found.message if found is not None else "does not fit the contract"
+def _breaks_contract(found: UnexpectedResponseError, what: str) -> InvalidWebhookError:
+    path = found.path or None
     where = f" at {path}" if path else ""
-    error = InvalidWebhookError(f"this {what[:80]} webhook breaks the contract{where}: {message}")
+    error = InvalidWebhookError(
+        f"this {what[:80]} webhook breaks the contract{where}: {found.message}"
+    )
     error.path = path
     return error
 

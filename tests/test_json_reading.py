@@ -1,5 +1,6 @@
-"""The standard json's path (no `speedups`) reads as `json.loads` does, its shortcut for
-an object in UTF-8 included: the same value, or the same error with the same message."""
+"""The standard json's path (no `speedups`) reads as `json.loads` does: the same value,
+or the same error with the same message; NaN and Infinity refused, and nesting past
+`MAX_DEPTH` refused with `JSONTooDeep` (json's own limit moves with the caller's stack)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from plaid_link_async import _json
+from plaid_link_async._nesting import nesting_within
 
 from ._helpers import same
 
@@ -19,7 +21,13 @@ def _refuse(name: str) -> Any:
 
 
 def reference(data: bytes) -> Any:
-    return json.loads(data, parse_constant=_refuse)
+    try:
+        value = json.loads(data, parse_constant=_refuse)
+    except RecursionError:
+        raise _json.JSONTooDeep from None
+    if not nesting_within(value, _json.MAX_DEPTH):
+        raise _json.JSONTooDeep
+    return value
 
 
 def outcome(loads: Any, data: bytes) -> tuple[str, Any]:
@@ -55,6 +63,8 @@ def test_an_object_reads_as_json_loads_reads_it(text: str, tail: str) -> None:
 @example(b"{\x00\x00\x00")
 @example(b'{"a":1}\x00')
 @example(b'{"a":' * 3000 + b"0" + b"}" * 3000)
+@example(b'{"a":' * 512 + b"0" + b"}" * 512)
+@example(b'{"a":' * 511 + b"0" + b"}" * 511)
 def test_bytes_opening_like_an_object_read_alike(data: bytes) -> None:
     got, want = outcome(_json.std_loads, data), outcome(reference, data)
     assert got[0] == want[0], (data, got, want)

@@ -4,10 +4,8 @@ standard json decides. Compared strictly: an int is not a float that equals it, 
 
 from __future__ import annotations
 
-import enum
 import json
 import math
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -124,29 +122,17 @@ def test_nan_and_infinity_are_refused_either_way() -> None:
         for loads in (_json.fast_loads, _json.std_loads):
             with pytest.raises(ValueError, match="is not JSON"):
                 loads(body)
-    for value in ({"a": math.nan}, [math.inf], -math.inf):
-        for dumps in (_json.fast_dumps, _json.std_dumps):
-            with pytest.raises(ValueError, match="not JSON compliant"):
-                dumps(value)
 
 
-class Colour(enum.Enum):
-    RED = 1
-
-
-class Size(str, enum.Enum):
-    BIG = "big"
-
-
-class Level(enum.IntEnum):
-    HIGH = 3
-
-
-odd_values = st.sampled_from(
-    [Colour.RED, Size.BIG, Level.HIGH, uuid.UUID(int=7), (1, 2), {1: "a"}, {"a": {1, 2}}, b"x"]
-)
+# What the converter makes of a checked request: JSON values only (the request walk
+# refuses NaN, the infinities, keys that are not strings and objects JSON has no form
+# for), with what orjson refuses and json writes: integers past 64 bits, lone surrogates.
 writable = st.recursive(
-    st.none() | st.booleans() | numbers | texts | odd_values,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
     max_leaves=20,
 )
@@ -161,8 +147,7 @@ def _written(dumps: Callable[[Any], bytes]) -> Callable[[Any], Any]:
 @given(writable)
 @example([[[[1]]]])
 @example(2**64)
-@example({"a": Colour.RED})
-@example(uuid.UUID(int=1))
+@example({"\ud800": "\udfff"})
 def test_writing_any_value_agrees(value: Any) -> None:
     agree(value, _written(_json.fast_dumps), _written(_json.std_dumps))
 
@@ -192,7 +177,7 @@ async def test_a_call_reads_the_same_either_way(speedups: bool) -> None:
         got = await plaid.link_token_get(m.LinkTokenGetRequest(link_token=created.link_token))
         assert got.metadata.client_name == "Ünïcode 😀"
         assert fake.requests[0].body["client_name"] == "Ünïcode 😀"
-        with pytest.raises(RequestValidationError, match="cannot be written as JSON"):
+        with pytest.raises(RequestValidationError, match="JSON cannot carry"):
             await plaid.link_token_get(
                 m.LinkTokenGetRequest(link_token=created.link_token, extra={"x": math.nan})
             )

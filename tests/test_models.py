@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plaid_link_async import ExtraFields, Model, UnexpectedResponseError, from_dict, models, to_dict
+from plaid_link_async._converter import try_from_dict
 from plaid_link_async._datetimes import parse_datetime
-from plaid_link_async._structuring import try_from_dict, try_from_plain
 
 from ._helpers import examples
 from .conftest import response_examples
@@ -164,21 +164,19 @@ def test_date_times_are_timezone_aware_whatever_plaid_sends() -> None:
     st.text(st.sampled_from("0123456789-:T .,Zz+"), max_size=32)
     | st.datetimes(timezones=st.none() | st.timezones()).map(datetime.datetime.isoformat)
 )
-def test_the_compiled_parse_reads_date_times_as_parse_datetime(text: str) -> None:
-    # The compiled structuring writes parse_datetime's common case out inline.
+def test_the_strict_parse_reads_date_times_as_parse_datetime(text: str) -> None:
     try:
         expected: datetime.datetime | None = parse_datetime(text)
     except ValueError:
         expected = None
     body = {"link_token": "t", "expiration": text, "request_id": "r"}
-    for read in (try_from_dict, try_from_plain):
-        parsed = read(models.LinkTokenCreateResponse, body)
-        if expected is None:
-            assert parsed is None
-        else:
-            assert parsed is not None
-            assert parsed.expiration == expected
-            assert parsed.expiration.utcoffset() == expected.utcoffset()
+    parsed = try_from_dict(models.LinkTokenCreateResponse, body)
+    if expected is None:
+        assert parsed is None
+    else:
+        assert parsed is not None
+        assert parsed.expiration == expected
+        assert parsed.expiration.utcoffset() == expected.utcoffset()
 
 
 def test_null_in_an_optional_response_field_is_none() -> None:

@@ -1,8 +1,8 @@
-"""The one-pass request writer against the careful path it stands in for.
+"""What a request becomes on the wire: checked by one walk, written by the converter.
 
-Whatever `plain_request` writes, the careful path (check, warn, `to_dict`, the standard
-encoder) writes the same; whatever it hands back, the careful path decides, so that a
-request is sent, warned about or refused exactly as before, with or without orjson."""
+Whatever the request holds (any value in any field), the session either sends the
+JSON of `to_dict(request)`, the same value with or without orjson, or refuses it with
+a `RequestValidationError`; never another exception, and never a body that differs."""
 
 from __future__ import annotations
 
@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from plaid_link_async import RequestValidationError, _json
 from plaid_link_async import models as m
 from plaid_link_async._converter import to_dict
-from plaid_link_async._request_body import encode_carefully, encode_request
-from plaid_link_async._sending import plain_request
+from plaid_link_async._request_body import encode_request
 from plaid_link_async._setup import Route, routes
 from plaid_link_async._types import plan_model
-from plaid_link_async._validation import _check_model, check_for_sending, validate
+from plaid_link_async._validation import check, validate
 
 from ._helpers import CREATE, examples, json_mode, same
 from .strategies import for_plan, json_values, model_strategy
@@ -72,39 +71,34 @@ def requests(draw: st.DrawFn) -> tuple[Route, Any]:
     return route, request
 
 
-def outcome(route: Route, request: Any, encode: Any) -> tuple[str, Any]:
+def outcome(route: Route, request: Any) -> tuple[str, Any]:
     try:
-        return "sent", json.loads(encode(route, request))
+        return "sent", json.loads(encode_request(route, request))
     except RequestValidationError as error:
         return "refused", str(error)
 
 
 @settings(max_examples=examples(400), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=requests())
-def test_the_writer_agrees_with_the_careful_path(speedups: bool, case: tuple[Route, Any]) -> None:
+def test_a_request_is_sent_as_its_dict_or_refused_alike_either_way(case: tuple[Route, Any]) -> None:
     route, request = case
-    written = plain_request(request)
-    if written is not None:
-        # Only a valid request with nothing to warn about is written in one pass...
-        assert check_for_sending(request) == []
-        # ...and exactly as the careful path writes it, types and order included.
-        assert same(written, to_dict(request))
-        assert same(json.loads(_json.dumps_plain(written)), json.loads(_json.std_dumps(written)))
-    got = outcome(route, request, encode_request)
-    want = outcome(route, request, encode_carefully)
+    with json_mode(True):
+        got = outcome(route, request)
+    with json_mode(False):
+        want = outcome(route, request)
     assert got[0] == want[0]
     if got[0] == "sent":
         assert same(got[1], want[1])
+        assert same(got[1], json.loads(_json.std_dumps(to_dict(request))))
     else:
         assert got[1] == want[1]
 
 
 @settings(max_examples=examples(300))
 @given(case=requests(), strict=st.booleans())
-def test_validate_names_what_the_walk_names(case: tuple[Route, Any], strict: bool) -> None:
-    # `validate` takes its compiled yes/no check's word, and walks only what it refuses.
+def test_validate_raises_what_the_walk_finds(case: tuple[Route, Any], strict: bool) -> None:
     _, request = case
-    errors = list(_check_model(request, "", not strict))
+    errors = check(request, strict=strict).errors
     if errors:
         with pytest.raises(RequestValidationError) as refused:
             validate(request, strict=strict)
@@ -113,58 +107,39 @@ def test_validate_names_what_the_walk_names(case: tuple[Route, Any], strict: boo
         validate(request, strict=strict)
 
 
-def test_the_common_request_is_written_in_one_pass() -> None:
-    assert same(plain_request(CREATE), to_dict(CREATE))
-
-
 @pytest.mark.parametrize(
-    "change",
+    ("change", "refused"),
     [
-        {"extra": {"beta": True}},  # free-form
-        {"client_name": Shade("Test App")},  # a str subclass
-        {"language": 1},
-        {"products": [m.Products.AUTH, "auht"]},  # unknown: the careful path warns
-        {"products": (m.Products.AUTH, Other.AUTH)},  # another enum's member
-        {"country_codes": []},  # fewer items than the contract's minimum
-        {"country_codes": None},  # required
-        {"user": None},  # neither `user` nor `user_id`: a rule in prose
-        {"user": m.LinkTokenCreateRequestUser(client_user_id="u", extra={"x": 1})},
+        ({"extra": {"beta": True}}, False),
+        ({"client_name": Shade("Test App")}, False),  # a str subclass is a string
+        ({"language": 1}, True),
+        ({"products": [m.Products.AUTH, "auht"]}, False),  # unknown: sent with a warning
+        ({"country_codes": []}, True),  # fewer items than the contract's minimum
+        ({"country_codes": None}, True),  # required
+        ({"user": None}, True),  # neither `user` nor `user_id`: a rule in prose
+        ({"user": m.LinkTokenCreateRequestUser(client_user_id="u", extra={"x": 1})}, False),
+        ({"extra": {"x": float("nan")}}, True),  # JSON has no NaN
+        ({"extra": {"x": {1: "a"}}}, True),  # nor keys that are not strings
+        ({"extra": {"x": b"raw"}}, True),
     ],
     ids=repr,
 )
-def test_what_the_writer_hands_back(change: dict[str, Any]) -> None:
+def test_what_is_sent_and_what_is_refused(change: dict[str, Any], refused: bool) -> None:
     request = attrs.evolve(CREATE, **change)
-    assert plain_request(request) is None
-    assert outcome(CREATE_ROUTE, request, encode_request) == outcome(
-        CREATE_ROUTE, request, encode_carefully
-    )
+    assert outcome(CREATE_ROUTE, request)[0] == ("refused" if refused else "sent")
 
 
 def test_a_tuple_and_enum_members_are_written_as_lists_and_strings() -> None:
     request = attrs.evolve(CREATE, country_codes=(m.CountryCode.US, "CA"))
-    assert plain_request(request) == {**to_dict(CREATE), "country_codes": ["US", "CA"]}
+    assert to_dict(request) == {**to_dict(CREATE), "country_codes": ["US", "CA"]}
 
 
-def test_a_lone_surrogate_is_plain_and_written_by_the_standard_encoder(speedups: bool) -> None:
-    # orjson refuses it; the standard encoder writes it escaped, as it always did.
+def test_a_lone_surrogate_is_written_by_the_standard_encoder(speedups: bool) -> None:
+    # orjson refuses it; the standard encoder writes it escaped.
     request = attrs.evolve(CREATE, webhook="https://example.com/\ud800")
-    assert plain_request(request) is not None
-    assert encode_request(CREATE_ROUTE, request) == encode_carefully(CREATE_ROUTE, request)
+    assert encode_request(CREATE_ROUTE, request) == _json.std_dumps(to_dict(request))
 
 
-plain_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),  # lone surrogates and controls included
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
-    max_leaves=12,
-)
-
-
-@given(value=st.dictionaries(st.text(max_size=4), plain_values))
-def test_plain_values_are_written_as_the_standard_encoder_writes_them(value: Any) -> None:
-    with json_mode(False):
-        assert _json.dumps_plain(value) == _json.std_dumps(value)  # byte for byte
-    assert same(json.loads(_json.dumps_plain(value)), json.loads(_json.std_dumps(value)))
+def test_an_integer_past_64_bits_is_written_exactly(speedups: bool) -> None:
+    request = attrs.evolve(CREATE, extra={"big": 2**70})
+    assert json.loads(encode_request(CREATE_ROUTE, request))["big"] == 2**70

@@ -35,6 +35,7 @@ from plaid_link_async import (
 )
 from plaid_link_async import models as m
 from plaid_link_async._drift import MAX_KEPT_DRIFT
+from plaid_link_async._json import MAX_DEPTH
 from plaid_link_async._nesting import MAX_NESTING
 from plaid_link_async.testing import FakePlaidServer
 
@@ -54,11 +55,11 @@ def nested(levels: int, leaf: Any = 1) -> Any:
     return value
 
 
-#: Values a hostile peer can put where a model keeps free-form data. json.loads parses
-#: each (it stops near Python's recursion limit, about 1,000 levels).
+#: Values a hostile peer can put where a model keeps free-form data, each within the
+#: nesting JSON is read to (`_json.MAX_DEPTH`, 512 levels).
 CORPUS: dict[str, Any] = {
-    "deep_600": nested(600),
-    "deep_mixed_900": nested(900, "x"),
+    "deep_400": nested(400),
+    "deep_mixed_500": nested(500, "x"),
     "wide": {f"k{n}": [n] for n in range(20_000)},
     "long_text": "é" * 50_000,
     "big_int": 10**400,
@@ -148,9 +149,28 @@ def test_webhooks_with_hostile_data(case: str) -> None:
 
 
 def test_strict_reading_names_the_deep_field() -> None:
-    data = json.loads(link_token_get_answer(CORPUS["deep_600"]))
+    data = json.loads(link_token_get_answer(CORPUS["deep_400"]))
     with pytest.raises(Exception, match="unknown: unknown field nested deeper than 32 levels"):
         from_dict(m.LinkTokenGetResponse, data)
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 900, 1_000, 1_100])
+async def test_json_nested_past_the_bound_is_refused_alike_either_way(
+    speedups: bool, levels: int
+) -> None:
+    # orjson reads 1,023 levels, json up to Python's recursion limit, which depends on
+    # the caller's stack: both refuse past MAX_DEPTH, the same way.
+    # Written as text: json itself cannot write what it cannot read.
+    deep = "[" * levels + "1" + "]" * levels
+    answer_body = link_token_get_answer("DEEP").replace(b'"DEEP"', deep.encode())
+    error_body = f'{{"error_type":"INVALID_INPUT","error_code":"X","x":{deep}}}'.encode()
+    for body, status in ((answer_body, 200), (error_body, 400)):
+        async with serve(body, status) as api, session(api.url) as plaid:
+            with pytest.raises(UnexpectedResponseError, match=f"deeper than {MAX_DEPTH} levels"):
+                await plaid.link_token_get(m.LinkTokenGetRequest(link_token="link-sandbox-1"))
+    webhook = f'{{"webhook_type":"LINK","webhook_code":"EVENTS","x":{deep}}}'
+    with pytest.raises(InvalidWebhookError, match="not JSON"):
+        parse_webhook(webhook.encode())
 
 
 # -- drift bombs ------------------------------------------------------------------------------
@@ -249,15 +269,13 @@ def test_a_webhook_drift_bomb_is_refused_quickly_and_small() -> None:
         {"webhook_type": "LINK", "webhook_code": "EVENTS", "events": events}, separators=(",", ":")
     )
     tracemalloc.start()
-    started = time.monotonic()
     try:
+        # Bounded in time by the reader's own deadline or drift count, whichever first.
         with pytest.raises(InvalidWebhookError, match=r"took over 50 ms|more than 10,000 places"):
             parse_webhook(body.encode())
-        elapsed = time.monotonic() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 1.0
     assert peak < 64 * MiB
     with pytest.raises(InvalidWebhookError, match="over the limit of 262,144"):
         parse_webhook(b" " * (256 * 1024 + 1))
@@ -312,7 +330,7 @@ async def test_a_request_nested_past_any_bound_is_refused_naming_it_and_never_se
             scope="CLIENT_USER", decision_stage="SERVICING", products=[deep]
         )
         request = attrs.evolve(CREATE, cra_report_parameter=cra)
-        field = "cra_report_parameter"
+        field = "cra_report_parameter.products[0]"
     async with session_for(fake_plaid) as plaid:
         with pytest.raises(RequestValidationError) as caught:
             await plaid.link_token_create(request)
