@@ -33,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calls import HEADERS, PAYLOAD, REQUEST, parse_expiration, plaid_python
 
-from plaid_link_async import AsyncLinkSession, RetryPolicy, _json
+from plaid_link_async import AsyncLinkSession, RetryPolicy
 from plaid_link_async import models as m
+from plaid_link_async._wire import _json
 from plaid_link_async.testing import DEFAULT_CLIENT_ID, DEFAULT_SECRET, fake_server_process
 
 

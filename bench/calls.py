@@ -37,8 +37,9 @@ from typing import Any
 
 import aiohttp
 
-from plaid_link_async import AsyncLinkSession, _json
+from plaid_link_async import AsyncLinkSession
 from plaid_link_async import models as m
+from plaid_link_async._wire import _json
 from plaid_link_async.testing import DEFAULT_CLIENT_ID, DEFAULT_SECRET, fake_server_process
 
 PAYLOAD: dict[str, Any] = {

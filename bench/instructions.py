@@ -59,7 +59,8 @@ def per_call(args: list[str], calls: int) -> float:
 def run_calls(who: str, calls: int) -> None:
     from calls import REQUEST
 
-    from plaid_link_async import AsyncLinkSession, TransportRequest, TransportResponse, _json
+    from plaid_link_async import AsyncLinkSession, TransportRequest, TransportResponse
+    from plaid_link_async._wire import _json
 
     _json.use_speedups(who == "speedups")
     answer = TransportResponse(

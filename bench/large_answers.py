@@ -34,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bodies import link_token_get_body
 
-from plaid_link_async import AsyncLinkSession, PlaidLinkError, _json
+from plaid_link_async import AsyncLinkSession, PlaidLinkError
 from plaid_link_async import models as m
-from plaid_link_async._session import DEFAULT_MAX_RESPONSE_BYTES
-from plaid_link_async._tolerant import TooMuchDrift, read_tolerantly
+from plaid_link_async._schema._tolerant_reader import TooMuchDrift, read_tolerantly
+from plaid_link_async._session._session import DEFAULT_MAX_RESPONSE_BYTES
+from plaid_link_async._wire import _json
 
 LIMIT = DEFAULT_MAX_RESPONSE_BYTES
 

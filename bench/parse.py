@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bodies import link_token_get_body
 from _timing import interleaved_samples, ratio_text
 
-from plaid_link_async import TransportResponse, _json
-from plaid_link_async._decode import decode
+from plaid_link_async import TransportResponse
+from plaid_link_async._calls._answers import decode
+from plaid_link_async._wire import _json
 from plaid_link_async.models import LinkTokenGetResponse
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import jwt
 
-from plaid_link_async import WebhookVerifier, _json
+from plaid_link_async import WebhookVerifier
+from plaid_link_async._wire import _json
 from plaid_link_async.testing import WebhookSigner
 
 BODY = json.dumps(

@@ -9,11 +9,12 @@ contract. `plaid_link_async.testing` holds the fake Plaid server.
 import importlib as _importlib
 import typing as _typing
 
-from ._config import Environment, Timeout
-from ._converter import from_dict, to_dict
-from ._drift import Drift, Drifts
-from ._events import RequestEvent, ResponseEvent, RetryEvent
-from ._exceptions import (
+from ._calls._events import RequestEvent, ResponseEvent, RetryEvent
+from ._calls._outcome import RawAPIResponse
+from ._calls._rate_limit import LocalRateLimit, RateLimiter
+from ._calls._retry_policy import RetryPolicy
+from ._calls._settings import Environment, Timeout
+from ._errors._exceptions import (
     AmbiguousOutcomeError,
     APIServerError,
     ConfigurationError,
@@ -33,14 +34,13 @@ from ._exceptions import (
     TransportError,
     UnexpectedResponseError,
 )
-from ._model_base import ExtraFields, Model
-from ._ratelimit import LocalRateLimit, RateLimiter
-from ._raw import RawAPIResponse
-from ._raw_calls import RawCalls
-from ._retry import RetryPolicy
-from ._session import AsyncLinkSession
-from ._transport import AiohttpTransport
-from ._transport_base import Transport, TransportRequest, TransportResponse
+from ._schema._converter import from_dict, to_dict
+from ._schema._drift import Drift, Drifts
+from ._schema._model_base import ExtraFields, Model
+from ._session._session import AsyncLinkSession
+from ._session._with_raw_response import RawCalls
+from ._transport._aiohttp import AiohttpTransport
+from ._transport._seam import Transport, TransportRequest, TransportResponse
 from ._version import __version__
 
 __all__ = [
@@ -103,7 +103,8 @@ __all__ = [
 ]
 
 if _typing.TYPE_CHECKING:
-    from ._batch import (
+    from ._batch._progress import ProgressBar
+    from ._batch._run import (
         BatchFailure,
         BatchProgress,
         BatchResult,
@@ -111,39 +112,35 @@ if _typing.TYPE_CHECKING:
         BatchSuccess,
         create_link_tokens,
     )
-    from ._progress import ProgressBar
-    from ._validation import validate
-    from ._webhooks import (
+    from ._errors._webhook import (
         InvalidWebhookError,
-        UnknownWebhook,
-        WebhookReading,
         WebhookRejection,
         WebhookVerificationError,
-        WebhookVerifier,
-        parse_webhook,
-        read_webhook,
     )
+    from ._schema._request_rules import validate
+    from ._webhooks._parsing import UnknownWebhook, WebhookReading, parse_webhook, read_webhook
+    from ._webhooks._verifier import WebhookVerifier
 
 # Loaded on first use (PEP 562): what a web app's calls do not need (batches, progress
 # bars, webhooks with their JWT checks, `validate`'s error lists) costs nothing at
 # import time. Type checkers and IDEs see the names through the block above.
 _LAZY: _typing.Final = {
-    "BatchFailure": "._batch",
-    "BatchProgress": "._batch",
-    "BatchSuccess": "._batch",
-    "BatchResult": "._batch",
-    "BatchRun": "._batch",
-    "create_link_tokens": "._batch",
-    "ProgressBar": "._progress",
-    "validate": "._validation",
-    "InvalidWebhookError": "._webhooks",
-    "UnknownWebhook": "._webhooks",
-    "WebhookReading": "._webhooks",
-    "WebhookRejection": "._webhooks",
-    "WebhookVerificationError": "._webhooks",
-    "WebhookVerifier": "._webhooks",
-    "parse_webhook": "._webhooks",
-    "read_webhook": "._webhooks",
+    "BatchFailure": "._batch._run",
+    "BatchProgress": "._batch._run",
+    "BatchSuccess": "._batch._run",
+    "BatchResult": "._batch._run",
+    "BatchRun": "._batch._run",
+    "create_link_tokens": "._batch._run",
+    "ProgressBar": "._batch._progress",
+    "validate": "._schema._request_rules",
+    "InvalidWebhookError": "._errors._webhook",
+    "WebhookRejection": "._errors._webhook",
+    "WebhookVerificationError": "._errors._webhook",
+    "UnknownWebhook": "._webhooks._parsing",
+    "WebhookReading": "._webhooks._parsing",
+    "parse_webhook": "._webhooks._parsing",
+    "read_webhook": "._webhooks._parsing",
+    "WebhookVerifier": "._webhooks._verifier",
 }
 
 

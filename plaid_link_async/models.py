@@ -18,7 +18,7 @@ from typing import Annotated, Any, Final, TypeAlias
 
 import attrs
 
-from ._model_base import Model, OneOf
+from ._schema._model_base import Model, OneOf
 
 SPEC_VERSION: Final = "2020-09-14_1.778.0"
 

@@ -7,10 +7,10 @@
 
 Writes into the package directory, then formats with ruff:
 - `models.py`: enums, aliases and attrs classes;
-- `_endpoints.py`: one row per operation (path, request and response model), which the
-  session and the fake server route by;
-- `_api.py`: one coroutine per operation for `AsyncLinkSession`, and its twin returning
-  a `RawAPIResponse` for `session.with_raw_response`.
+- `_schema/_operations.py`: one row per operation (path, request and response model),
+  which the session and the fake server route by, and the webhook table;
+- `_session/_api.py`: one coroutine per operation for `AsyncLinkSession`, and its twin
+  returning a `RawAPIResponse` for `session.with_raw_response`.
 """
 
 from __future__ import annotations
@@ -420,7 +420,7 @@ def render_models(contract: Contract) -> str:
         "import enum\n"
         "from typing import Annotated, Any, Final, TypeAlias\n\n"
         "import attrs\n\n"
-        "from ._model_base import Model, OneOf\n\n"
+        "from ._schema._model_base import Model, OneOf\n\n"
         f'SPEC_VERSION: Final = "{contract.version}"\n\n'
     )
     # Classes first, then enums, then aliases: the order the reference shows them in.
@@ -545,14 +545,14 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from ._endpoints import DEPRECATED
+from .._schema._operations import DEPRECATED
 
 if TYPE_CHECKING:
-    from . import models
-    from ._config import Timeout
-    from ._model_base import Model
-    from ._raw import Outcome, RawAPIResponse
-    from ._retry import RetryPolicy
+    from .. import models
+    from .._calls._outcome import Outcome, RawAPIResponse
+    from .._calls._retry_policy import RetryPolicy
+    from .._calls._settings import Timeout
+    from .._schema._model_base import Model
 
 
 def _warn_deprecated(method: str) -> None:
@@ -719,10 +719,11 @@ def generate(spec_path: Path, out_dir: Path, *, format_code: bool = True) -> Con
     contract = Generator(load_spec(spec_path)).build()
     files = {
         out_dir / "models.py": render_models(contract),
-        out_dir / "_endpoints.py": render_endpoints(contract),
-        out_dir / "_api.py": render_api(contract),
+        out_dir / "_schema" / "_operations.py": render_endpoints(contract),
+        out_dir / "_session" / "_api.py": render_api(contract),
     }
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     if format_code:
         ruff_format(files)

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from plaid_link_async import Model, models  # noqa: E402
-from plaid_link_async._endpoints import ENDPOINTS, WEBHOOKS  # noqa: E402
-from plaid_link_async._types import Kind, TypePlan, plan_model  # noqa: E402
+from plaid_link_async._schema._field_plans import Kind, TypePlan, plan_model  # noqa: E402
+from plaid_link_async._schema._operations import ENDPOINTS, WEBHOOKS  # noqa: E402
 
 PAGES = ROOT / "docs" / "reference" / "models"
 MKDOCS = ROOT / "mkdocs.yml"

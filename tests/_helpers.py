@@ -18,8 +18,9 @@ import aiohttp
 import attrs
 import pytest
 
-from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout, _json
+from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout
 from plaid_link_async import models as m
+from plaid_link_async._wire import _json
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer
 
 #: For tests that call every operation, the deprecated ones included: those warn, which

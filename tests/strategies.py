@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from plaid_link_async import Model
-from plaid_link_async._types import Kind, TypePlan, plan_model
+from plaid_link_async._schema._field_plans import Kind, TypePlan, plan_model
 
 json_scalars = (
     st.none()

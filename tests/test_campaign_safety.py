@@ -248,7 +248,7 @@ async def test_a_worker_whose_credentials_plaid_refuses_hands_its_rows_back_and_
 
 def test_no_rate_that_is_no_rate_passes_the_environment() -> None:
     from plaid_link_async import ConfigurationError
-    from plaid_link_async._config import env_max_per_second
+    from plaid_link_async._calls._settings import env_max_per_second
 
     assert env_max_per_second({"PLAID_LINK_MAX_PER_SECOND": "45"}) == 45.0
     for bad in ("0", "-1", "nan", "inf", "abc"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from plaid_link_async._cli_journal import cut_unterminated_tail
+from plaid_link_async._cli._journal import cut_unterminated_tail
 from plaid_link_async.testing import FakePlaidServer
 
 from ._helpers import hears_ctrl_c, run_on_a_terminal

@@ -17,8 +17,8 @@ from plaid_link_async import (
     models,
     to_dict,
 )
-from plaid_link_async._decode import decode
-from plaid_link_async._endpoints import ENDPOINTS
+from plaid_link_async._calls._answers import decode
+from plaid_link_async._schema._operations import ENDPOINTS
 
 from ._helpers import examples
 from .strategies import json_values, model_strategy

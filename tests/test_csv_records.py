@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plaid_link_async._cli_records import (
+from plaid_link_async._cli._records import (
     MAX_FIELD_CHARS,
     MAX_LINE_BYTES,
     InputError,

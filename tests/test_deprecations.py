@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from plaid_link_async import AsyncLinkSession
-from plaid_link_async._endpoints import ENDPOINTS
+from plaid_link_async._schema._operations import ENDPOINTS
 from plaid_link_async.testing import FakePlaidServer
 
 from ._helpers import requests_for, session_for

@@ -12,9 +12,9 @@ import pytest
 import plaid_link_async as pla
 from plaid_link_async import TransportResponse
 from plaid_link_async import models as m
-from plaid_link_async._decode import decode, error_for
-from plaid_link_async._exceptions import ERROR_CLASSES
-from plaid_link_async._transport import map_error
+from plaid_link_async._calls._answers import decode, error_for
+from plaid_link_async._errors._exceptions import ERROR_CLASSES
+from plaid_link_async._transport._aiohttp import map_error
 
 
 def _error(error_type: str = "INVALID_INPUT", code: str = "INVALID_LINK_TOKEN") -> m.PlaidError:

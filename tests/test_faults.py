@@ -23,7 +23,7 @@ from plaid_link_async import (
     TransportError,
     UnexpectedResponseError,
 )
-from plaid_link_async._endpoints import ENDPOINTS
+from plaid_link_async._schema._operations import ENDPOINTS
 from plaid_link_async.testing import FakePlaidServer, Fault
 
 from ._helpers import CALLS_DEPRECATED, UNSAFE_CALLS, acquired, call_requests, session_for

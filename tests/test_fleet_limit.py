@@ -22,7 +22,7 @@ from plaid_link_async import (
     RetryPolicy,
     TransportError,
 )
-from plaid_link_async._ratelimit import MIN_FACTOR, recovered
+from plaid_link_async._calls._rate_limit import MIN_FACTOR, recovered
 from plaid_link_async.fleet import SharedRateLimit
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, FakePlaidThread
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from plaid_link_async import models
-from plaid_link_async._types import Kind, TypePlan
+from plaid_link_async._schema._field_plans import Kind, TypePlan
 
 from ._helpers import attribute_docstrings
 from .conftest import ROOT, response_examples
@@ -142,7 +142,8 @@ def _plan_type(plan: TypePlan) -> str:
 def models_shape(module: types.ModuleType) -> dict[str, Any]:
     # The package's own plans and base class: a regenerated copy has its own.
     package = importlib.import_module(module.__name__.rsplit(".", 1)[0])
-    plan_model, plan_type = package._types.plan_model, package._types.plan_type
+    plans = importlib.import_module(f"{package.__name__}._schema._field_plans")
+    plan_model, plan_type = plans.plan_model, plans.plan_type
     shape: dict[str, Any] = {}
     for name in module.__all__:
         obj = getattr(module, name)
@@ -295,7 +296,7 @@ def test_regenerating_from_the_contract_reproduces_the_committed_files(
 ) -> None:
     generate_models.generate(spec_path, tmp_path)
     package = ROOT / "plaid_link_async"
-    for name in ("models.py", "_endpoints.py", "_api.py"):
+    for name in ("models.py", "_schema/_operations.py", "_session/_api.py"):
         committed = (package / name).read_text(encoding="utf-8")
         assert (tmp_path / name).read_text(encoding="utf-8") == committed, (
             f"{name} differs from the generator's output: "
@@ -337,17 +338,15 @@ def test_regenerating_from_the_regression_specs_works_and_their_examples_parse(
         parsed = regenerated.from_dict(getattr(models_, schema), body)
         assert parsed.request_id == body["request_id"]
     # Every operation of the spec is a coroutine of the regenerated session.
-    operations = importlib.import_module(f"{regenerated.__name__}._endpoints").ENDPOINTS
+    operations = importlib.import_module(f"{regenerated.__name__}._schema._operations").ENDPOINTS
     for method in operations:
         assert callable(getattr(regenerated.AsyncLinkSession, method))
-        assert callable(
-            getattr(importlib.import_module(f"{regenerated.__name__}._session").RawCalls, method)
-        )
+        assert callable(getattr(regenerated.RawCalls, method))
 
 
 def test_every_operation_of_the_contract_is_a_session_coroutine(spec: dict[str, Any]) -> None:
     from plaid_link_async import AsyncLinkSession
-    from plaid_link_async._session import RawCalls
+    from plaid_link_async._session._session import RawCalls
 
     methods = {
         generate_models.snake_case(op["operationId"])
@@ -407,8 +406,10 @@ def test_the_next_spec_with_other_unions_and_deprecations_regenerates_and_reads(
         next_models = importlib.import_module(f"{name}.models")
         assert drift(nextspec, next_models) == []
         from_dict, to_dict = package.from_dict, package.to_dict
-        read = importlib.import_module(f"{name}._tolerant").read_tolerantly
-        by_name = package._types.plan_type(next_models.PetByName)
+        read = importlib.import_module(f"{name}._schema._tolerant_reader").read_tolerantly
+        by_name = importlib.import_module(f"{package.__name__}._schema._field_plans").plan_type(
+            next_models.PetByName
+        )
         assert set(by_name.one_of.mapping) == {"CatConfig", "DogConfig"}
         # Tagged by schema name; untagged by shape; scalars by type.
         cat = {"kind": "CatConfig", "lives": 9}
@@ -417,16 +418,20 @@ def test_the_next_spec_with_other_unions_and_deprecations_regenerates_and_reads(
         assert type(parsed.pet) is next_models.CatConfig
         assert to_dict(parsed)["pet"] == cat
         assert from_dict(next_models.LinkTokenGetResponse, {**body, "pet": None}).pet is None
-        shape = package._types.plan_type(next_models.PetByShape)
+        shape = importlib.import_module(f"{package.__name__}._schema._field_plans").plan_type(
+            next_models.PetByShape
+        )
         dog = {"kind": "whatever", "bark": True}
         assert read_member(read, next_models, shape, dog) == next_models.DogConfig(
             kind="whatever", bark=True
         )
-        scalar = package._types.plan_type(next_models.NumberOrText)
+        scalar = importlib.import_module(f"{package.__name__}._schema._field_plans").plan_type(
+            next_models.NumberOrText
+        )
         assert [v.kind.value for v in scalar.variants] == ["int", "str"]
         assert not scalar.keeps_unknown
         # The deprecated call warns, with no release to name.
-        api = importlib.import_module(f"{name}._endpoints").DEPRECATED
+        api = importlib.import_module(f"{name}._schema._operations").DEPRECATED
         assert api["link_token_get"].startswith("link_token_get is deprecated: Plaid removed")
         assert "see Plaid's API changelog" in api["link_token_get"]
 

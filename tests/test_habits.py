@@ -22,8 +22,8 @@ from plaid_link_async import (
     RetryPolicy,
     SessionClosedError,
     Timeout,
-    _config,
 )
+from plaid_link_async._calls import _settings
 from plaid_link_async.testing import FakePlaidServer, Fault
 
 from ._helpers import CREATE, session_for
@@ -109,14 +109,14 @@ async def test_the_backoff_comes_from_the_environment(
 
 def test_logging_is_switched_on_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     logger = logging.getLogger("plaid_link_async")
-    monkeypatch.setattr(_config, "_logging_configured", False)
+    monkeypatch.setattr(_settings, "_logging_configured", False)
     monkeypatch.setattr(logger, "handlers", [])
     monkeypatch.setattr(logger, "level", logging.NOTSET)
     monkeypatch.setenv("PLAID_LINK_LOG", "debug")
     AsyncLinkSession("c", "s")
     assert logger.level == logging.DEBUG
     assert len(logger.handlers) == 1
-    monkeypatch.setattr(_config, "_logging_configured", False)
+    monkeypatch.setattr(_settings, "_logging_configured", False)
     monkeypatch.setenv("PLAID_LINK_LOG", "loud")
     with pytest.raises(ConfigurationError, match="PLAID_LINK_LOG"):
         AsyncLinkSession("c", "s")

@@ -33,8 +33,8 @@ from plaid_link_async import (
     from_dict,
 )
 from plaid_link_async import models as m
-from plaid_link_async._nesting import MAX_NESTING
-from plaid_link_async._tolerant import read_tolerantly
+from plaid_link_async._schema._tolerant_reader import read_tolerantly
+from plaid_link_async._wire._nesting import MAX_NESTING
 
 from ._helpers import CREATE, FAST_RETRY, acquired, error_texts, get_answer
 from ._raw_server import JSON_HEAD, RawServer, Received, always, answer

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from plaid_link_async import _json
-from plaid_link_async._nesting import nesting_within
+from plaid_link_async._wire import _json
+from plaid_link_async._wire._nesting import nesting_within
 
 from ._helpers import same
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from plaid_link_async import AsyncLinkSession, RequestValidationError, _json
+from plaid_link_async import AsyncLinkSession, RequestValidationError
 from plaid_link_async import models as m
+from plaid_link_async._wire import _json
 from plaid_link_async.testing import FakePlaidServer
 
 from ._helpers import json_mode, same
@@ -185,7 +186,7 @@ async def test_a_call_reads_the_same_either_way(speedups: bool) -> None:
 
 def _decoded(body: bytes, fast: bool) -> tuple[Any, Any]:
     from plaid_link_async import TransportResponse
-    from plaid_link_async._decode import decode
+    from plaid_link_async._calls._answers import decode
 
     with json_mode(fast):
         raw = TransportResponse(200, {"Content-Type": "application/json"}, body)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from plaid_link_async import AsyncLinkSession, SessionClosedError
-from plaid_link_async._once import _Seen
+from plaid_link_async._schema._warn_once import _Seen
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, FakePlaidThread
 
 from ._helpers import CREATE

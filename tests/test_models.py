@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plaid_link_async import ExtraFields, Model, UnexpectedResponseError, from_dict, models, to_dict
-from plaid_link_async._converter import try_from_dict
-from plaid_link_async._datetimes import parse_datetime
+from plaid_link_async._schema._converter import try_from_dict
+from plaid_link_async._wire._datetimes import parse_datetime
 
 from ._helpers import examples
 from .conftest import response_examples

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import plaid_link_async
-from plaid_link_async._session import USER_AGENT
+from plaid_link_async._session._session import USER_AGENT
 
 from .conftest import ROOT
 

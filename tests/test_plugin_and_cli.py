@@ -66,7 +66,7 @@ def test_demo_runs_every_endpoint_and_a_retry() -> None:
 
 def test_cli_version_and_help() -> None:
     from plaid_link_async import __version__
-    from plaid_link_async._cli import main
+    from plaid_link_async._cli._main import main
 
     with pytest.raises(SystemExit) as caught:
         main(["--version"])

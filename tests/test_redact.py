@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plaid_link_async._redact import mask_value, preview
+from plaid_link_async._wire._masks import mask_value, preview
 
 
 def test_credentials_keep_only_their_environment_prefix() -> None:

@@ -148,8 +148,8 @@ def test_every_attribute_of_every_exception_is_in_the_reference() -> None:
 
 def test_the_session_reference_shows_its_signature_defaults_and_every_endpoint() -> None:
     from plaid_link_async import AsyncLinkSession
-    from plaid_link_async._endpoints import ENDPOINTS
-    from plaid_link_async._session import DEFAULT_MAX_RESPONSE_BYTES
+    from plaid_link_async._schema._operations import ENDPOINTS
+    from plaid_link_async._session._session import DEFAULT_MAX_RESPONSE_BYTES
 
     page = _built("session")
     text = " ".join(html_.unescape(re.sub(r"<[^>]+>", "", page)).split())

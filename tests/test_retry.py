@@ -28,7 +28,7 @@ from plaid_link_async import (
 from plaid_link_async import (
     models as m,
 )
-from plaid_link_async._retry import is_retryable, parse_retry_after
+from plaid_link_async._calls._retry_policy import is_retryable, parse_retry_after
 from plaid_link_async.testing import FakePlaidServer, Fault
 
 from ._helpers import CREATE, acquired, session_for

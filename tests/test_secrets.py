@@ -10,7 +10,7 @@ import pytest
 
 from plaid_link_async import AsyncLinkSession, PlaidLinkError, RetryPolicy, Timeout
 from plaid_link_async import models as m
-from plaid_link_async._config import resolve_settings
+from plaid_link_async._calls._settings import resolve_settings
 from plaid_link_async.testing import FakePlaidServer, Fault
 
 from ._helpers import CREATE, error_texts

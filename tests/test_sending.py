@@ -16,13 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plaid_link_async import RequestValidationError, _json
+from plaid_link_async import RequestValidationError
 from plaid_link_async import models as m
-from plaid_link_async._converter import to_dict
-from plaid_link_async._request_body import encode_request
-from plaid_link_async._setup import Route, routes
-from plaid_link_async._types import plan_model
-from plaid_link_async._validation import check, validate
+from plaid_link_async._calls._request_body import encode_request
+from plaid_link_async._calls._routes import Route, routes
+from plaid_link_async._schema._converter import to_dict
+from plaid_link_async._schema._field_plans import plan_model
+from plaid_link_async._schema._request_rules import check, validate
+from plaid_link_async._wire import _json
 
 from ._helpers import CREATE, examples, json_mode, same
 from .strategies import for_plan, json_values, model_strategy

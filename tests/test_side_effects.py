@@ -32,8 +32,8 @@ from plaid_link_async import (
     to_dict,
 )
 from plaid_link_async import models as m
-from plaid_link_async._endpoints import ENDPOINTS
-from plaid_link_async._repeat import RULES, is_repeatable
+from plaid_link_async._calls._side_effects import RULES, is_repeatable
+from plaid_link_async._schema._operations import ENDPOINTS
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, Fault
 
 from ._helpers import (

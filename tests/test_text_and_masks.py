@@ -19,9 +19,9 @@ from plaid_link_async import (
     models,
 )
 from plaid_link_async import models as m
-from plaid_link_async._exceptions import one_line
-from plaid_link_async._redact import is_credential
-from plaid_link_async._scrub import Scrubber
+from plaid_link_async._calls._scrubbing import Scrubber
+from plaid_link_async._errors._exceptions import one_line
+from plaid_link_async._wire._masks import is_credential
 
 from ._helpers import CREATE
 from ._raw_server import JSON_HEAD, RawServer, always, answer

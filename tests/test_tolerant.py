@@ -27,9 +27,9 @@ from plaid_link_async import (
     models,
     to_dict,
 )
-from plaid_link_async._decode import decode
-from plaid_link_async._tolerant import read_tolerantly
-from plaid_link_async._types import Kind, TypePlan, plan_model
+from plaid_link_async._calls._answers import decode
+from plaid_link_async._schema._field_plans import Kind, TypePlan, plan_model
+from plaid_link_async._schema._tolerant_reader import read_tolerantly
 
 from ._helpers import FAST_RETRY, examples, get_answer
 from ._raw_server import JSON_HEAD, RawServer, always, answer
@@ -134,7 +134,7 @@ def test_damage_below_the_top_is_drift_with_its_exact_path(
 
 def _returned_types() -> list[type[Model]]:
     """Every model the library hands out: each operation's answer, and each webhook."""
-    from plaid_link_async._endpoints import ENDPOINTS, WEBHOOKS
+    from plaid_link_async._schema._operations import ENDPOINTS, WEBHOOKS
 
     names = {endpoint.response for endpoint in ENDPOINTS.values()} | set(WEBHOOKS.values())
     return [getattr(models, name) for name in sorted(names)]

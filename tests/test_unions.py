@@ -20,9 +20,9 @@ from plaid_link_async import (
     validate,
 )
 from plaid_link_async import models as m
-from plaid_link_async._model_base import OneOf
-from plaid_link_async._tolerant import read_tolerantly
-from plaid_link_async._types import Kind, plan_type
+from plaid_link_async._schema._field_plans import Kind, plan_type
+from plaid_link_async._schema._model_base import OneOf
+from plaid_link_async._schema._tolerant_reader import read_tolerantly
 
 from .strategies import for_plan
 

@@ -34,9 +34,9 @@ from plaid_link_async import (
     to_dict,
 )
 from plaid_link_async import models as m
-from plaid_link_async._drift import MAX_KEPT_DRIFT
-from plaid_link_async._json import MAX_DEPTH
-from plaid_link_async._nesting import MAX_NESTING
+from plaid_link_async._schema._drift import MAX_KEPT_DRIFT
+from plaid_link_async._wire._json import MAX_DEPTH
+from plaid_link_async._wire._nesting import MAX_NESTING
 from plaid_link_async.testing import FakePlaidServer
 
 from ._helpers import CREATE, error_texts, get_answer, session_for
@@ -231,7 +231,7 @@ async def test_a_long_drifted_reading_stops_at_the_deadline() -> None:
         busy = [
             frame
             for frame in sys._current_frames().values()
-            if frame.f_code.co_filename.endswith(("_tolerant.py", "_converter.py"))
+            if frame.f_code.co_filename.endswith(("_tolerant_reader.py", "_converter.py"))
         ]
         assert busy == []
         # With time to spare the same answer reads, its one drift kept.

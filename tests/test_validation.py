@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from plaid_link_async import PlaidLinkError, RequestValidationError, models, validate
-from plaid_link_async._validation import unknown_enum_values
+from plaid_link_async._schema._request_rules import unknown_enum_values
 
 
 def _request(**changes: Any) -> models.LinkTokenCreateRequest:

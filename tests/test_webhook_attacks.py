@@ -225,7 +225,7 @@ async def test_an_expired_at_that_is_no_time_refuses_the_key(
 )
 def test_a_key_whose_expired_at_is_no_time_counts_as_expired(expired_at: Any) -> None:
     # For a verifier given its own fetcher, which may hand over any JWK.
-    from plaid_link_async._webhooks import _Key
+    from plaid_link_async._webhooks._keys import _Key
 
     assert _Key({"expired_at": expired_at}, None, 0.0).expired(time.time())
     assert not _Key({"expired_at": None}, None, 0.0).expired(time.time())

@@ -132,7 +132,7 @@ def test_mutated_webhooks_never_raise_an_untyped_exception(data: st.DataObject) 
 def test_every_webhook_model_parses_from_bodies_built_from_its_schema(
     data: st.DataObject,
 ) -> None:
-    from plaid_link_async._endpoints import WEBHOOKS
+    from plaid_link_async._schema._operations import WEBHOOKS
 
     (kind, code), name = data.draw(st.sampled_from(sorted(WEBHOOKS.items())))
     built = data.draw(model_strategy(getattr(models, name)))

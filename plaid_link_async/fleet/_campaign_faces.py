@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from .._converter import to_dict
-from .._exceptions import PlaidLinkError
+from .._errors._exceptions import PlaidLinkError
+from .._schema._converter import to_dict
 from ..models import LinkTokenCreateRequest
 from ._errors import CampaignError
 from ._feeder import check_durable, each, feed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._exceptions import PlaidLinkError
+from .._errors._exceptions import PlaidLinkError
 
 
 class CampaignError(PlaidLinkError, ValueError):

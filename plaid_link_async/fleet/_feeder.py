@@ -14,10 +14,10 @@ from typing import Any, Final
 
 import attrs
 
-from .._cli_journal import journal_line
-from .._converter import to_dict
-from .._exceptions import PlaidLinkError
-from .._ratelimit import check_rate
+from .._calls._rate_limit import check_rate
+from .._cli._journal import journal_line
+from .._errors._exceptions import PlaidLinkError
+from .._schema._converter import to_dict
 from ..models import LinkTokenCreateHostedLink, LinkTokenCreateRequest
 from ._errors import CampaignError, CampaignLost
 from ._records import CampaignRecords

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._events import ResponseEvent
+from .._calls._events import ResponseEvent
 
 
 class WorkerMetrics:
@@ -27,7 +27,7 @@ class WorkerMetrics:
         try:
             from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         except ImportError:
-            from .._exceptions import ConfigurationError
+            from .._errors._exceptions import ConfigurationError
 
             raise ConfigurationError(
                 "metrics need prometheus_client: pip install 'plaid-link-async[metrics]'"

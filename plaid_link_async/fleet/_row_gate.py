@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from .._ratelimit import RateLimiter
+from .._calls._rate_limit import RateLimiter
 
 
 class RowStopped(Exception):

@@ -28,8 +28,7 @@ import logging
 import time
 from typing import Final, Literal
 
-from .._exceptions import ConfigurationError, TransportError
-from .._ratelimit import (
+from .._calls._rate_limit import (
     BURST_SECONDS,
     DECREASE,
     MIN_FACTOR,
@@ -38,6 +37,7 @@ from .._ratelimit import (
     check_rate,
     cooldown_for,
 )
+from .._errors._exceptions import ConfigurationError, TransportError
 from ._outage import RedisOutage
 
 logger: Final = logging.getLogger("plaid_link_async")

@@ -32,9 +32,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
-from .._cli_journal import journal_line
-from .._converter import from_dict
-from .._exceptions import CREDENTIAL_ERROR_CODES, PlaidAPIError, PlaidLinkError, RateLimitError
+from .._cli._journal import journal_line
+from .._errors._exceptions import (
+    CREDENTIAL_ERROR_CODES,
+    PlaidAPIError,
+    PlaidLinkError,
+    RateLimitError,
+)
+from .._schema._converter import from_dict
 from ..models import LinkTokenCreateRequest
 from ._errors import UnknownDelivery
 from ._outage import RedisOutage, connect, is_outage, patiently

@@ -24,7 +24,7 @@ from typing import Any, Final, Protocol
 import attrs
 from aiohttp import web
 
-from .._nesting import nesting_within
+from .._wire._nesting import nesting_within
 from ._deliveries import WebhookDelivery, WebhookFault
 from ._faults import Fault
 from ._messages import SentMessage

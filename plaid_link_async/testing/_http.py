@@ -17,10 +17,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .._converter import from_dict
-from .._endpoints import ENDPOINTS
-from .._exceptions import RequestValidationError, UnexpectedResponseError
-from .._validation import validate
+from .._errors._exceptions import RequestValidationError, UnexpectedResponseError
+from .._schema._converter import from_dict
+from .._schema._operations import ENDPOINTS
+from .._schema._request_rules import validate
 from . import _control as control
 from . import _loops as loops
 from ._answers import error_answer, fault_answer, json_answer, reset

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import attrs
 
-from .._datetimes import format_datetime
+from .._wire._datetimes import format_datetime
 
 #: The states `FakePlaidServer.set_item_state` can put an Item into, each announced by
 #: the webhook Plaid sends for it.

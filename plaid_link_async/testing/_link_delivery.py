@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from .._datetimes import format_datetime
+from .._wire._datetimes import format_datetime
 from ._ids import now, request_id
 from ._items import Items
 from ._reply import PlaidReply

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._datetimes import format_datetime
+from .._wire._datetimes import format_datetime
 from ._ids import request_id
 
 #: How long a user's pass through Link takes, as the fake tells it.

@@ -4,8 +4,8 @@ FastAPI's `TestClient` and Django's test client run the app in a loop of their o
 block the test's loop meanwhile. A fake served from the test's loop then never answers,
 and every call would wait out its whole timeout in silence. A session whose base URL is
 such a fake probes the fake's loop once, before its first call, and fails at once with
-what to use instead. The session finds this module in `sys.modules`, so it costs
-nothing where the testing package was never imported.
+what to use instead. This module hands the session its check (`_session._probes`) when
+it is imported, so it costs nothing where the testing package never is.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 from urllib.parse import urlsplit
 
-from .._exceptions import ConfigurationError
+from .._errors._exceptions import ConfigurationError
+from .._session._probes import register
 
 #: How long a fake's loop may take to run a callback before it counts as blocked.
 PROBE_SECONDS: Final = 0.5
@@ -60,3 +61,6 @@ def probe_for(base_url: str) -> Callable[[], Awaitable[None]] | None:
             )
 
     return probe
+
+
+register(probe_for)

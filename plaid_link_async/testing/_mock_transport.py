@@ -23,8 +23,8 @@ from typing import Any, TypeAlias
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .._exceptions import ConfigurationError
-from .._transport_base import TransportRequest, TransportResponse
+from .._errors._exceptions import ConfigurationError
+from .._transport._seam import TransportRequest, TransportResponse
 
 #: What a handler may return: a response, or (status, headers, body).
 Answer: TypeAlias = "TransportResponse | tuple[int, Mapping[str, str] | None, Any]"

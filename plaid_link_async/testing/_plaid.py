@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import attrs
 
-from .._datetimes import format_datetime
+from .._wire._datetimes import format_datetime
 from ._ids import now, request_id
 from ._items import ITEM_STATES, Item, Items, repaired_webhook, state_webhook
 from ._link_delivery import HOSTED_LINK_PATH, LinkDeliveries, WebhookSink

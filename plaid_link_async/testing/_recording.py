@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .._redact import MASK
+from .._wire._masks import MASK
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from .._config import is_loopback
+from .._calls._settings import is_loopback
 from ._deliveries import WebhookDelivery, WebhookFault
 from ._faults import Fault
 from ._http import ANY_ENDPOINT, API_VERSION, HttpShell

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from .._webhook_keys import ALGORITHM, _require_jwt
+from .._webhooks._keys import ALGORITHM, _require_jwt
 
 
 @attrs.frozen

@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._config import is_loopback
-from .._exceptions import PlaidLinkError
+from .._calls._settings import is_loopback
+from .._errors._exceptions import PlaidLinkError
 from ._deliveries import Deliverer, WebhookDelivery, WebhookFault
 from ._signing import SignedWebhook, WebhookSigner
 

@@ -1,0 +1,1 @@
+"""`plaid-link`: the command line, its journals and its input files."""

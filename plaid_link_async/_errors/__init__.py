@@ -1,0 +1,1 @@
+"""Everything the library raises: the root error and its one-line text, and the tree below it."""

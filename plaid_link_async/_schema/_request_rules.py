@@ -1,0 +1,275 @@
+"""Client-side checks of requests against the contract's own constraints.
+
+Plaid rejects a bad request with one error about one field; checking here names every
+offending field at once, before anything leaves the process. One walk reads one table,
+the field plans of `_types` (a field's type, and the bounds, lengths and allowed values
+the contract states in its metadata), plus the rules the contract states in prose only
+(`ONE_OF_RULES`); the request is then written by the converter.
+
+One rule for enum strings the models do not list, here, in the session and in the
+docs: they are accepted (Plaid may know a value newer than these models; the session
+sends them and logs a warning naming the nearest known values), and `strict=True`
+rejects them, for a typo to fail a test or a command line.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import attrs
+
+from .._errors._exceptions import FieldError, RequestValidationError, UnexpectedResponseError
+from .._wire._nesting import MAX_NESTING
+from ._converter import from_dict, json_type
+from ._field_plans import Kind, TypePlan, plan_model
+from ._model_base import Model
+
+#: An enum string the models do not list: (path, value, the values they list).
+Unknown = tuple[str, str, list[str]]
+
+
+@attrs.define
+class Checked:
+    """What one walk over a request found."""
+
+    errors: list[FieldError] = attrs.Factory(list)
+    """What breaks the contract (or, with `strict`, is unknown to the models)."""
+    unknown: list[Unknown] = attrs.Factory(list)
+    """Enum strings the models do not list (without `strict`, sent with a warning)."""
+
+
+def validate(
+    request: Model, *, strict: bool = False, allow_unknown_enum_values: bool | None = None
+) -> None:
+    """Check `request` and everything nested in it against the contract.
+
+    A string where the contract lists enum values may be one it does not list (Plaid
+    may know a newer one); with `strict` it must be a listed one. Datetimes must carry
+    a time zone. `allow_unknown_enum_values` is the 0.1.0 spelling of `not strict`.
+
+    Raises:
+        RequestValidationError: one or more fields break a constraint; all are listed.
+    """
+    allow = not strict if allow_unknown_enum_values is None else allow_unknown_enum_values
+    found = check(request, strict=not allow)
+    if found.errors:
+        raise RequestValidationError(type(request).__name__, found.errors)
+
+
+def unknown_enum_values(request: Model) -> list[tuple[str, str, list[str]]]:
+    """(path, value, the nearest known values) for every enum string the models do not list."""
+    return [(path, value, nearest(value, known)) for path, value, known in check(request).unknown]
+
+
+def check(request: Model, *, strict: bool = False) -> Checked:
+    """The one walk: every field of `request`, nested ones too, against its rules."""
+    found = Checked()
+    _model(request, "", strict, found)
+    for names in ONE_OF_RULES.get(type(request).__name__, ()):
+        if all(getattr(request, name, None) is None for name in names):
+            listed = " or ".join(f"`{name}`" for name in names)
+            found.errors.append(FieldError(names[0], f"one of {listed} is required"))
+    return found
+
+
+# Rules the contract states in prose only. Checked after the fields, by class name so
+# that a regenerated model keeps its rule.
+ONE_OF_RULES: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
+    # "One of either the user_id or the user field is required" (since 1.6xx).
+    "LinkTokenCreateRequest": (("user_id", "user"),),
+}
+
+
+def nearest(value: str, known: Iterable[str], count: int = 3) -> list[str]:
+    """The known values closest to `value`, case ignored (`AUTH` finds `auth`)."""
+    import difflib  # here: only a request with an unknown value pays for it
+
+    by_folded: dict[str, str] = {}
+    for name in known:
+        by_folded.setdefault(name.casefold(), name)
+    if value.casefold() in by_folded:  # only the case is off: that one, alone
+        return [by_folded[value.casefold()]]
+    matches = difflib.get_close_matches(value.casefold(), by_folded, n=count, cutoff=0.6)
+    return [by_folded[match] for match in matches]
+
+
+def _not_one_of(value: Any, known: Iterable[str]) -> str:
+    names = list(known)
+    close = nearest(value, names) if isinstance(value, str) else []
+    # The hint first: the list may be long, and a line is cut at 500 characters.
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    return f"{value!r}{hint} is not one of: {', '.join(names)}"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _model(obj: Model, path: str, strict: bool, found: Checked) -> None:
+    for field in plan_model(type(obj)):
+        value = getattr(obj, field.name)
+        if value is None:
+            if field.required and not field.type.nullable:
+                found.errors.append(FieldError(_join(path, field.name), "is required"))
+            continue
+        _value(field.type, value, _join(path, field.name), field.metadata, strict, found)
+    for key, value in obj.extra.items():
+        _free_form(value, _join(path, str(key)), found)
+
+
+def _value(
+    plan: TypePlan, value: Any, path: str, meta: Mapping[str, Any], strict: bool, found: Checked
+) -> None:
+    errors = found.errors
+    if value is None:
+        if not plan.nullable and plan.kind != Kind.ANY:
+            errors.append(FieldError(path, "must not be null"))
+        return
+    kind = plan.kind
+    if kind == Kind.UNION:
+        _union(plan, value, path, strict, found)
+        return
+    wrong = _wrong_type(plan, value)
+    if wrong:
+        errors.append(FieldError(path, wrong))
+        return
+    if kind == Kind.STR:
+        if "min_length" in meta and len(value) < meta["min_length"]:
+            errors.append(
+                FieldError(path, f"must be at least {meta['min_length']} character(s) long")
+            )
+        if "max_length" in meta and len(value) > meta["max_length"]:
+            errors.append(
+                FieldError(path, f"must be at most {meta['max_length']} character(s) long")
+            )
+        if "one_of" in meta and value not in meta["one_of"]:
+            errors.append(FieldError(path, _not_one_of(value, meta["one_of"])))
+    elif kind in (Kind.INT, Kind.FLOAT):
+        if "minimum" in meta and value < meta["minimum"]:
+            errors.append(FieldError(path, f"must be at least {meta['minimum']}, got {value}"))
+        if "maximum" in meta and value > meta["maximum"]:
+            errors.append(FieldError(path, f"must be at most {meta['maximum']}, got {value}"))
+    elif kind == Kind.ENUM:
+        assert plan.enum is not None
+        known = plan.enum._value2member_map_
+        if value not in known:
+            if strict:
+                errors.append(FieldError(path, _not_one_of(value, known)))
+            else:
+                found.unknown.append((path, value, list(known)))
+    elif kind == Kind.LIST:
+        assert plan.item is not None
+        if "min_items" in meta and len(value) < meta["min_items"]:
+            errors.append(FieldError(path, f"must have at least {meta['min_items']} item(s)"))
+        if "max_items" in meta and len(value) > meta["max_items"]:
+            errors.append(FieldError(path, f"must have at most {meta['max_items']} item(s)"))
+        for index, item in enumerate(value):
+            _value(plan.item, item, f"{path}[{index}]", {}, strict, found)
+    elif kind == Kind.MODEL:
+        _model(value, path, strict, found)
+    elif kind in (Kind.DICT, Kind.ANY):
+        _free_form(value, path, found)
+
+
+def _union(plan: TypePlan, value: Any, path: str, strict: bool, found: Checked) -> None:
+    """A union's value is one of its members: a member's model (checked as such), a
+    dict read as the member its tag names, a dict where the union keeps members it
+    does not know, or a scalar member's type."""
+    one_of = plan.one_of
+    if isinstance(value, Model):
+        if any(variant.model is type(value) for variant in plan.variants):
+            _model(value, path, strict, found)
+            return
+    elif isinstance(value, Mapping):
+        member = None
+        if one_of is not None and one_of.tag is not None:
+            tag = value.get(one_of.tag)
+            member = one_of.mapping.get(tag) if isinstance(tag, str) else None
+        if member is not None:
+            # As plaid-python builds it: the member its tag names, then that member's rules.
+            try:
+                read = from_dict(member, dict(value))
+            except UnexpectedResponseError as error:
+                found.errors.append(FieldError(_join(path, error.path or ""), error.message))
+                return
+            _model(read, path, strict, found)
+            return
+        if plan.keeps_unknown:  # a member newer than the models: Plaid judges it
+            _free_form(value, path, found)
+            return
+    else:
+        for variant in plan.variants:
+            if variant.kind not in (Kind.MODEL, Kind.DICT) and not _wrong_type(variant, value):
+                _value(variant, value, path, {}, strict, found)
+                return
+    found.errors.append(FieldError(path, f"expected {plan.describe()}, got {type(value).__name__}"))
+
+
+def _wrong_type(plan: TypePlan, value: Any) -> str | None:
+    """A message if `value` is not of the Python type `plan` asks for."""
+    kind = plan.kind
+    ok: bool
+    if kind in (Kind.STR, Kind.ENUM):
+        ok = isinstance(value, str)
+    elif kind == Kind.BOOL:
+        ok = isinstance(value, bool)
+    elif kind == Kind.INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == Kind.FLOAT:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and not math.isfinite(value):
+            return f"must be a finite number, got {value}"  # JSON has no NaN or infinity
+    elif kind == Kind.DATETIME:
+        ok = isinstance(value, datetime.datetime)
+        if ok and value.utcoffset() is None:
+            # Taking a naive value as UTC would silently shift a local time by hours.
+            return "a naive datetime has no time zone: give one (datetime.timezone.utc)"
+    elif kind == Kind.DATE:
+        ok = isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+    elif kind == Kind.DICT:
+        ok = isinstance(value, Mapping)
+    elif kind == Kind.LIST:
+        ok = isinstance(value, (list, tuple))
+    elif kind == Kind.MODEL:
+        ok = isinstance(value, plan.model)  # type: ignore[arg-type]
+    else:
+        ok = True
+    if ok:
+        return None
+    expected = {Kind.DATETIME: "a datetime", Kind.DATE: "a date"}.get(kind, plan.describe())
+    return f"expected {expected}, got {type(value).__name__}"
+
+
+_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def _free_form(value: Any, path: str, found: Checked) -> None:
+    """A value kept as given (an extra, a dict, an `Any` field) must be JSON: objects
+    with string keys, lists, strings, finite numbers, booleans and null, nested at most
+    `MAX_NESTING` levels. Checked by a loop, not a recursion, whatever its depth."""
+    pending = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, _SCALARS):
+            if isinstance(node, float) and not math.isfinite(node):
+                found.errors.append(FieldError(path, f"holds {node}, which JSON cannot carry"))
+                return
+            continue
+        if depth >= MAX_NESTING:
+            found.errors.append(FieldError(path, f"nested deeper than {MAX_NESTING} levels"))
+            return
+        if isinstance(node, Mapping):
+            if not all(isinstance(key, str) for key in node):
+                found.errors.append(FieldError(path, "has a key that is not a string"))
+                return
+            pending.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, (list, tuple)):
+            pending.extend((child, depth + 1) for child in node)
+        else:
+            found.errors.append(
+                FieldError(path, f"cannot be written as JSON (holds {json_type(node)})")
+            )
+            return

@@ -1,0 +1,1 @@
+"""`AsyncLinkSession`: the one request path, its configuration, and the generated coroutines."""

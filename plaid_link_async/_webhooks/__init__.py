@@ -1,0 +1,1 @@
+"""Link webhooks: parsed into their models, and verified as Plaid signs them."""

@@ -1,0 +1,1 @@
+"""JSON, dates and the bounds and masks of untrusted text: what every room below the models uses."""
