@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import contextlib
 import inspect
 import math
@@ -286,3 +287,31 @@ def examples(full: int) -> int:
 
     active: int = settings.default.max_examples
     return full if active >= 100 else active
+
+
+class VirtualClock:
+    """Time that moves only when a test says so: `time` for a clock, `sleep` for its
+    waits (a sleeper wakes when `advance` passes its hour), as a session's parts take
+    them, so that a test of pacing neither waits nor asserts a wall time."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + max(seconds, 0.0), future))
+        await future
+
+    async def advance(self, seconds: float) -> None:
+        """Move time on, wake whoever's hour came, and let them run."""
+        self.now += seconds
+        due = [entry for entry in self._sleepers if entry[0] <= self.now]
+        for entry in due:
+            self._sleepers.remove(entry)
+            entry[1].set_result(None)
+        for _ in range(5):
+            await asyncio.sleep(0)

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from plaid_link_async import (
     AsyncLinkSession,
@@ -22,7 +20,6 @@ from plaid_link_async import (
     RetryPolicy,
     TransportError,
 )
-from plaid_link_async._calls._rate_limit import MIN_FACTOR, recovered
 from plaid_link_async.fleet import SharedRateLimit
 from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer, FakePlaidThread
 
@@ -247,53 +244,6 @@ async def test_a_local_limit_paces_one_process_under_plaids_limit(
         await asyncio.gather(*(plaid.link_token_create(CREATE) for _ in range(50)))
     assert fake_plaid.rate_limited() == {}
     assert len(fake_plaid.requests_for("link_token_create")) == 50
-
-
-async def test_a_429_makes_the_next_calls_wait_out_its_retry_after(
-    fake_plaid: FakePlaidServer,
-) -> None:
-    limiter = LocalRateLimit()  # no pace: the cooldown alone
-    await limiter.throttled("link_token_create", 0.3)
-    started = time.monotonic()
-    await limiter.acquire("link_token_create")
-    assert time.monotonic() - started >= 0.25
-    with pytest.raises(ConfigurationError):
-        LocalRateLimit(max_per_second=0)
-    paced = LocalRateLimit(max_per_second=40)
-    for _ in range(6):  # one burst of 429s lowers the rate once
-        await paced.throttled("link_token_create", 0.01)
-    assert paced.rate("link_token_create") == pytest.approx(36, rel=0.01)
-
-
-async def test_a_429_on_a_machine_up_for_years_lowers_the_rate_and_it_climbs_back() -> None:
-    # time.monotonic() counts from boot: a clock of years must not break the sums.
-    now = [10.0**8]
-    limiter = LocalRateLimit(max_per_second=40, clock=lambda: now[0])
-    await limiter.throttled("link_token_create", 0.01)
-    assert limiter.rate("link_token_create") == pytest.approx(36)
-    now[0] += 1.0
-    assert limiter.rate("link_token_create") == pytest.approx(38)
-    now[0] += 10.0**7
-    assert limiter.rate("link_token_create") == 40
-
-
-async def test_a_local_429_voids_the_slots_handed_out() -> None:
-    limiter = LocalRateLimit(max_per_second=4)
-    await limiter.acquire("link_token_create")  # now; the next slot is in 250 ms
-    sleeper = asyncio.ensure_future(limiter.acquire("link_token_create"))
-    await asyncio.sleep(0.05)
-    await limiter.throttled("link_token_create", 0.6)
-    throttled_at = time.monotonic()
-    await sleeper
-    assert time.monotonic() - throttled_at >= 0.55  # booked again after the cooldown
-
-
-@given(
-    factor=st.floats(min_value=MIN_FACTOR, max_value=1.0),
-    since=st.floats(min_value=-1e12, max_value=1e300),
-)
-def test_recovery_is_bounded_for_any_factor_and_time(factor: float, since: float) -> None:
-    assert factor <= recovered(factor, since) <= 1.0
 
 
 async def test_two_cli_batches_share_one_limit_through_redis(

@@ -26,6 +26,7 @@ from plaid_link_async import (
     PlaidTimeoutError,
     RequestValidationError,
     Timeout,
+    TransportResponse,
     UnexpectedResponseError,
     UnknownWebhook,
     WebhookVerificationError,
@@ -34,6 +35,8 @@ from plaid_link_async import (
     to_dict,
 )
 from plaid_link_async import models as m
+from plaid_link_async._calls._off_loop import INLINE_TOLERANT_BYTES, read_at_once
+from plaid_link_async._calls._routes import routes
 from plaid_link_async._schema._drift import MAX_KEPT_DRIFT
 from plaid_link_async._wire._json import MAX_DEPTH
 from plaid_link_async._wire._nesting import MAX_NESTING
@@ -189,12 +192,11 @@ def drift_bomb(size: int, event: Any = None) -> bytes:
 
 async def test_a_drift_bomb_is_refused_past_ten_thousand_drifts() -> None:
     body = drift_bomb(2 * MiB - 1024)  # 700,000 empty events: 2.8 million drifts
-    started = time.monotonic()
     async with serve(body) as api, session(api.url, timeout=Timeout(total=30)) as plaid:
         request = m.LinkTokenGetRequest(link_token="link-sandbox-1")
+        # Refused for its drift, not timed out: the reading stopped at 10,000 drifts.
         with pytest.raises(UnexpectedResponseError, match="more than 10,000 places") as caught:
             await plaid.link_token_get(request)
-    assert time.monotonic() - started < 3
     assert caught.value.status == 200
     assert len(str(caught.value)) < 500
 
@@ -239,28 +241,17 @@ async def test_a_long_drifted_reading_stops_at_the_deadline() -> None:
         assert raw.drift.total == 4
 
 
-async def test_a_drifted_answer_never_holds_the_loop_long() -> None:
-    body = drift_bomb(200 * 1024)  # over the on-loop size, under the drift cap
-    longest = 0.0
-    stop = asyncio.Event()
-
-    async def ticker() -> None:
-        nonlocal longest
-        loop = asyncio.get_running_loop()
-        last = loop.time()
-        while not stop.is_set():
-            await asyncio.sleep(0.005)
-            now = loop.time()
-            longest = max(longest, now - last - 0.005)
-            last = now
-
-    async with serve(body) as api, session(api.url, timeout=Timeout(total=30)) as plaid:
-        tick = asyncio.create_task(ticker())
-        with pytest.raises(UnexpectedResponseError):
-            await plaid.link_token_get(m.LinkTokenGetRequest(link_token="link-sandbox-1"))
-        stop.set()
-        await tick
-    assert longest < 0.2, longest  # generous for CI noise; bench/large_answers.py measures
+def test_a_drifted_answer_over_4_kb_is_read_off_the_loop() -> None:
+    # How long the loop is held is measured by bench/large_answers.py; what is tested
+    # here is the decision: a drifted answer over INLINE_TOLERANT_BYTES is not read on
+    # the loop (read_at_once leaves it to read_rest, which hands it to a thread).
+    body = drift_bomb(32 * 1024)  # parsed on the loop, but too drifted to read there
+    raw = TransportResponse(200, {}, body)
+    route = routes("https://plaid.test")["link_token_get"]
+    result, data = read_at_once(raw, route)
+    assert result is None  # drifted: left to read_rest
+    assert isinstance(data, dict)
+    assert len(body) > INLINE_TOLERANT_BYTES
 
 
 def test_a_webhook_drift_bomb_is_refused_quickly_and_small() -> None:

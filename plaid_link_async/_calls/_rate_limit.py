@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
 import attrs
@@ -98,14 +98,22 @@ class LocalRateLimit:
     each operation (None: no pace, only the cooldown after a 429).
 
     Calls are spaced evenly, each reserving the next free slot, so a burst of a
-    thousand waiting calls starts as a steady stream, not all at once.
+    thousand waiting calls starts as a steady stream, not all at once. `clock` (seconds,
+    monotonic) and `sleep` are replaceable: a test gives a fake clock's, which moves
+    time on instead of waiting for it.
     """
 
     def __init__(
-        self, max_per_second: float | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        max_per_second: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.max_per_second = check_rate(max_per_second)
+        # Both replaceable, so that a test moves time instead of waiting for it.
         self._clock = clock
+        self._sleep = sleep
         self._paces: dict[str, _Pace] = {}
 
     def __repr__(self) -> str:
@@ -132,7 +140,7 @@ class LocalRateLimit:
             if start <= now:
                 return
             booked_under = pace.factor_at
-            await asyncio.sleep(start - now)
+            await self._sleep(start - now)
             if pace.factor_at == booked_under:
                 return
             # A 429 came while this caller waited: its slot was of the pace refused.
