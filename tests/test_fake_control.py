@@ -27,6 +27,7 @@ def test_a_non_loopback_bind_is_refused_unless_allowed() -> None:
     FakePlaidServer(host="localhost")
 
 
+@pytest.mark.slow
 async def test_the_command_line_refuses_a_non_loopback_host_in_one_line() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "plaid_link_async", "fake-server", "--host", "0.0.0.0",

@@ -159,6 +159,7 @@ async def test_start_and_close_are_idempotent() -> None:
     await fake.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [

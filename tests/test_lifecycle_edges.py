@@ -89,6 +89,7 @@ with FakePlaidThread() as fake:
 """
 
 
+@pytest.mark.slow
 def test_a_session_left_open_by_asyncio_run_is_named_when_closed_late() -> None:
     # In a process of its own: aiohttp's warnings about the same connections come when
     # the garbage collector gets to them, which this process's tests must not see.

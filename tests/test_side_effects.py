@@ -324,6 +324,7 @@ def test_the_requests_plaid_sees_follow_the_rule(call: str, faults: list[str]) -
 # -- the CLI: an ambiguous row is journaled as such and not resent by --retry-failed --------
 
 
+@pytest.mark.slow
 async def test_the_cli_journals_ambiguous_rows_and_resends_them_only_when_asked(
     tmp_path: Path,
 ) -> None:

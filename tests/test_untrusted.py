@@ -275,6 +275,7 @@ def test_a_webhook_drift_bomb_is_refused_quickly_and_small() -> None:
 # -- the CLI ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_the_cli_reads_a_hostile_headers_file(tmp_path: Path) -> None:
     pytest.importorskip("jwt")
 

@@ -156,6 +156,7 @@ async def test_refused_credentials_are_their_own_retryable_reason(
     assert not WebhookVerificationError(WebhookRejection.UNKNOWN_KEY, "x").retryable
 
 
+@pytest.mark.slow
 async def test_the_cli_says_the_credentials_were_refused(tmp_path: Path) -> None:
     async with FakePlaidServer(secret="another-secret-0123456789") as fake:
         signed = fake.sign_webhook(FINISHED)
@@ -196,6 +197,7 @@ def test_a_window_that_is_no_number_of_seconds_is_refused(
         plaid.webhooks.leeway = value
 
 
+@pytest.mark.slow
 async def test_the_cli_refuses_max_age_nan(tmp_path: Path) -> None:
     body = tmp_path / "body.json"
     body.write_bytes(BODY)
@@ -251,6 +253,7 @@ async def test_wrong_arguments_are_a_clear_type_error(
         await plaid.verify_webhook(body, headers)
 
 
+@pytest.mark.slow
 async def test_duplicate_headers_the_first_counts_in_the_library_and_the_cli(
     tmp_path: Path,
 ) -> None:
