@@ -68,6 +68,7 @@ __all__ = [
     "LocalRateLimit",
     "Model",
     "OAuthError",
+    "PLAID_WEBHOOK_SOURCES",
     "PlaidAPIError",
     "PlaidLinkError",
     "PlaidTimeoutError",
@@ -119,7 +120,7 @@ if _typing.TYPE_CHECKING:
     )
     from ._schema._request_rules import validate
     from ._webhooks._parsing import UnknownWebhook, WebhookReading, parse_webhook, read_webhook
-    from ._webhooks._verifier import WebhookVerifier
+    from ._webhooks._verifier import PLAID_WEBHOOK_SOURCES, WebhookVerifier
 
 # Loaded on first use (PEP 562): what a web app's calls do not need (batches, progress
 # bars, webhooks with their JWT checks, `validate`'s error lists) costs nothing at
@@ -141,6 +142,7 @@ _LAZY: _typing.Final = {
     "parse_webhook": "._webhooks._parsing",
     "read_webhook": "._webhooks._parsing",
     "WebhookVerifier": "._webhooks._verifier",
+    "PLAID_WEBHOOK_SOURCES": "._webhooks._verifier",
 }
 
 

@@ -289,3 +289,13 @@ def test_enum_members_print_as_their_value() -> None:
     assert str(models.Products.AUTH) == "auth"
     assert f"{models.CountryCode.US}" == "US"
     assert models.InvestmentAccountSubtype._401K == "401k"
+
+
+@pytest.mark.parametrize(
+    "text", ["2020-03-27t12:56:34z", "2020-03-27T12:56:34z", "2020-03-27t12:56:34.5+01:00"]
+)
+def test_a_date_time_with_a_lower_case_t_or_z_reads(text: str) -> None:
+    # RFC 3339 (5.6) allows both; a required one refused would fail the whole call.
+    body = {"link_token": "t", "expiration": text, "request_id": "r"}
+    parsed = from_dict(models.LinkTokenCreateResponse, body)
+    assert parsed.expiration == parse_datetime(text.upper())

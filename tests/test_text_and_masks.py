@@ -173,3 +173,41 @@ async def test_an_echoed_secret_in_a_2xx_request_id_is_not_in_the_span() -> None
         await plaid.link_token_create(CREATE)
     (span,) = exporter.get_finished_spans()
     assert dict(span.attributes)["plaid.request_id"] == "echo ***"
+
+
+@pytest.mark.parametrize("request_id", ["r\nINFO plaid_link_async forged", "r" * 700_000])
+async def test_a_servers_request_id_is_escaped_and_cut_in_every_log_line_and_repr(
+    request_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from plaid_link_async import AsyncLinkSession, InvalidInputError, RetryPolicy
+    from plaid_link_async.testing import MockTransport
+
+    answers = [
+        (500, {}, {"error_type": "API_ERROR", "error_code": "X", "request_id": request_id}),
+        (
+            200,
+            {},
+            {"link_token": "l", "expiration": "2026-12-06T04:00:00Z", "request_id": request_id},
+        ),
+        (400, {}, {"error_type": "INVALID_INPUT", "error_code": "X", "error_message": request_id}),
+    ]
+    transport = MockTransport(lambda request: answers.pop(0))
+    caplog.set_level("DEBUG", logger="plaid_link_async")
+    async with AsyncLinkSession(
+        "id", "secret", base_url="https://plaid.test", transport=transport,
+        retry=RetryPolicy(initial_delay=0),
+    ) as plaid:  # fmt: skip
+        await plaid.link_token_create(CREATE)  # a 500 retried (INFO), then DEBUG lines
+        with pytest.raises(InvalidInputError) as caught:
+            await plaid.link_token_create(CREATE)
+    assert caplog.records
+    for record in caplog.records:
+        line = record.getMessage()
+        assert "\n" not in line
+        assert len(line) < 3_000
+        for value in vars(record).values():
+            if isinstance(value, str) and value.startswith("r"):
+                assert "\n" not in value
+                assert len(value) < 3_000
+    assert "\n" not in repr(caught.value)
+    assert len(repr(caught.value)) < 3_000

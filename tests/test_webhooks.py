@@ -158,7 +158,7 @@ async def test_strict_webhooks_raise_naming_the_field_and_tolerant_ones_report_d
     reading = read_webhook(json.dumps(events))
     assert isinstance(reading.webhook, models.LinkEventsWebhook)
     assert [item.path for item in reading.drift] == ["events"]
-    assert to_dict(reading.webhook)["events"] is None  # and it goes back whole
+    assert to_dict(reading.webhook) == events  # written back as it was received
     assert read_webhook(FINISHED).drift.total == 0
     # verify_webhook follows the session's strict, or its own argument.
     signed = fake_plaid.sign_webhook(events)
@@ -341,3 +341,21 @@ async def test_without_the_extra_verification_names_it(
     with pytest.raises(PlaidLinkError, match=r"pip install 'plaid-link-async\[webhooks\]'"):
         await plaid.verify_webhook(BODY, {"Plaid-Verification": "a.b.c"})
     assert isinstance(parse_webhook(BODY), models.LinkSessionFinishedWebhook)
+
+
+@pytest.mark.parametrize("code", ["AUTOMATICALLY_VERIFIED", "VERIFICATION_EXPIRED"])
+def test_an_error_sent_as_a_bare_code_is_kept_and_written_back(code: str) -> None:
+    # plaid-python's fallback models read `error` as a string code; so does `extra`.
+    body = {
+        "webhook_type": "AUTH",
+        "webhook_code": code,
+        "account_id": "a",
+        "item_id": "i",
+        "environment": "sandbox",
+        "error": "INSTITUTION_NOT_RESPONDING",
+    }
+    reading = read_webhook(json.dumps(body))
+    assert reading.webhook.error is None  # type: ignore[union-attr]
+    assert reading.webhook.extra["error"] == "INSTITUTION_NOT_RESPONDING"
+    assert [item.path for item in reading.drift] == ["error"]
+    assert to_dict(reading.webhook) == body

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final
 import tenacity
 
 from .._errors._exceptions import PlaidLinkError
+from .._errors._root import one_line
 from ._events import Hook, Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._retry_policy import RetryPolicy
 from ._scrubbing import Scrubber
@@ -68,7 +69,7 @@ class Reporter:
                     "plaid_endpoint": route.name,
                     "plaid_attempt": state.attempt_number,
                     "plaid_status": getattr(error, "status", None),
-                    "plaid_request_id": getattr(error, "request_id", None),
+                    "plaid_request_id": _shown(getattr(error, "request_id", None)),
                 },
             )
             if self.on_retry:
@@ -87,18 +88,20 @@ class Reporter:
         request_id: str | None,
         failure: PlaidLinkError | None,
     ) -> None:
+        # The request id is the server's text: escaped and cut, as in `str(error)`.
+        shown = one_line(self.scrub.text(request_id), 100) if request_id else None
         logger.debug(
             "%s attempt %d: %s in %.1f ms, request_id=%s",
             route.name,
             number,
             f"HTTP {status}" if status is not None else "no answer",
             elapsed * 1000,
-            self.scrub.text(request_id) if request_id else None,
+            shown,
             extra={
                 "plaid_endpoint": route.name,
                 "plaid_attempt": number,
                 "plaid_status": status,
-                "plaid_request_id": self.scrub.text(request_id) if request_id else None,
+                "plaid_request_id": shown,
                 "plaid_elapsed_ms": round(elapsed * 1000, 1),
             },
         )
@@ -124,3 +127,7 @@ class Reporter:
                 request_id = self.scrub.text(request_id)  # a server may echo anything
             tracing.succeeded(span, outcome.raw.status, outcome.attempts, request_id)
             return outcome
+
+
+def _shown(request_id: str | None) -> str | None:
+    return one_line(request_id, 100) if request_id else None

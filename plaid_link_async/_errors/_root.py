@@ -10,6 +10,12 @@ from typing import Any, Final
 class PlaidLinkError(Exception):
     """Base of every exception plaid_link_async raises."""
 
+    def __repr__(self) -> str:
+        # Exception's own, with each text cut and escaped as `str()` does it: a server's
+        # message may be a megabyte long, or forge a log line.
+        shown = ", ".join(repr(one_line(arg) if isinstance(arg, str) else arg) for arg in self.args)
+        return one_line(f"{type(self).__name__}({shown})")
+
 
 #: The longest `str()` of an error; a server's 1 MiB message is cut, its attribute whole.
 MAX_LINE: Final = 2000

@@ -11,6 +11,7 @@ from ._exceptions import PlaidLinkError, one_line
 class WebhookRejection(str, enum.Enum):
     """Why a webhook was refused: `WebhookVerificationError.reason`."""
 
+    SOURCE_NOT_ALLOWED = "source_not_allowed"  # not from Plaid's addresses (opt-in check)
     MISSING_HEADER = "missing_header"
     MALFORMED_TOKEN = "malformed_token"
     ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"

@@ -190,6 +190,14 @@ def _optional_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]
     return structure
 
 
+def _nullable(tp: Any) -> bool:
+    """Whether None is one of `tp`'s values."""
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = tp.__origin__
+    found = _members(tp)
+    return found is not None and found[1]
+
+
 def _open_enum(tp: Any) -> type[enum.Enum] | None:
     """`E` of an open enum, `E | str` (or `E | str | None`)."""
     found = _members(tp)
@@ -317,20 +325,34 @@ def _or_null(write: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 @converter.register_unstructure_hook_factory(_is_model)
 def _model_writer(cls: type[Model], conv: cattrs.Converter) -> Callable[[Model], Any]:
-    # A required field holds None where the tolerant reader found it drifted: it is
-    # written as null. Unset optional fields are left out: Plaid reads null as a value.
+    # Unset optional fields are left out: Plaid reads null as a value. A required field
+    # holds None only where the tolerant reader found it drifted, or where the caller
+    # broke the contract: written as null only if the contract allows null there.
+    fields = attrs.fields(attrs.resolve_types(cls))
     required = {
         field.name: override(unstruct_hook=_or_null(conv.get_unstructure_hook(field.type)))
-        for field in attrs.fields(attrs.resolve_types(cls))
+        for field in fields
         if field.default is attrs.NOTHING
     }
+    never_null = tuple(
+        field.name
+        for field in fields
+        if field.default is attrs.NOTHING and not _nullable(field.type)
+    )
     overrides = {"extra": override(omit=True), **required}
-    fields = make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)  # type: ignore[arg-type]
+    write = make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)  # type: ignore[arg-type]
 
     def unstructure(obj: Model) -> dict[str, Any]:
-        data: dict[str, Any] = fields(obj)
-        for key, value in obj.extra.items():
-            data.setdefault(key, value)  # a declared field wins over an extra of its name
+        data: dict[str, Any] = write(obj)
+        for name in never_null:
+            if data[name] is None:
+                del data[name]
+        if obj.extra:
+            # Unknown keys, and what was received for a field that drifted: the
+            # field's own value wins wherever it has one.
+            for key, value in obj.extra.items():
+                if data.get(key) is None:
+                    data[key] = value
         return data
 
     return unstructure

@@ -60,7 +60,8 @@ class Model:
     extra: Mapping[str, Any] = attrs.field(
         default=ExtraFields(), converter=_freeze_extra, hash=False
     )
-    """The JSON keys the model does not declare, read-only; empty when there are none."""
+    """The JSON keys the model does not declare, and what was received for a field
+    that drifted (read as None); read-only; empty when there are none."""
 
     def __repr__(self) -> str:
         cls = type(self)

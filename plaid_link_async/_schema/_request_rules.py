@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -108,16 +109,50 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+@attrs.frozen
+class _Table:
+    """A model's fields as the walk reads them, made once per class."""
+
+    # Every field's value and then `extra`'s, in one call.
+    values: Callable[[Model], tuple[Any, ...]]
+    # Name, plan and constraints of each field, in the order of `values`.
+    fields: tuple[tuple[str, TypePlan, Mapping[str, Any]], ...]
+    # The indexes of the fields where None is an error.
+    needed: tuple[int, ...]
+
+
+_tables: dict[type[Model], _Table] = {}
+
+
+def _table(cls: type[Model]) -> _Table:
+    table = _tables.get(cls)
+    if table is None:
+        plans = plan_model(cls)
+        table = _tables[cls] = _Table(
+            values=operator.attrgetter(*(field.name for field in plans), "extra"),
+            fields=tuple((field.name, field.type, field.metadata) for field in plans),
+            needed=tuple(
+                index
+                for index, field in enumerate(plans)
+                if field.required and not field.type.nullable
+            ),
+        )
+    return table
+
+
 def _model(obj: Model, path: str, strict: bool, found: Checked) -> None:
-    for field in plan_model(type(obj)):
-        value = getattr(obj, field.name)
-        if value is None:
-            if field.required and not field.type.nullable:
-                found.errors.append(FieldError(_join(path, field.name), "is required"))
-            continue
-        _value(field.type, value, _join(path, field.name), field.metadata, strict, found)
-    for key, value in obj.extra.items():
-        _free_form(value, _join(path, str(key)), found)
+    table = _table(type(obj))
+    values = table.values(obj)
+    for index in table.needed:
+        if values[index] is None:
+            found.errors.append(FieldError(_join(path, table.fields[index][0]), "is required"))
+    for (name, plan, meta), value in zip(table.fields, values):  # noqa: B905 - extra is last
+        if value is not None:
+            _value(plan, value, _join(path, name), meta, strict, found)
+    extra = values[-1]
+    if extra:
+        for key, value in extra.items():
+            _free_form(value, _join(path, str(key)), found)
 
 
 def _value(
@@ -125,34 +160,18 @@ def _value(
 ) -> None:
     errors = found.errors
     if value is None:
-        if not plan.nullable and plan.kind != Kind.ANY:
+        if not plan.nullable and plan.kind is not Kind.ANY:
             errors.append(FieldError(path, "must not be null"))
         return
     kind = plan.kind
-    if kind == Kind.UNION:
+    if kind is Kind.UNION:
         _union(plan, value, path, strict, found)
         return
     wrong = _wrong_type(plan, value)
     if wrong:
         errors.append(FieldError(path, wrong))
         return
-    if kind == Kind.STR:
-        if "min_length" in meta and len(value) < meta["min_length"]:
-            errors.append(
-                FieldError(path, f"must be at least {meta['min_length']} character(s) long")
-            )
-        if "max_length" in meta and len(value) > meta["max_length"]:
-            errors.append(
-                FieldError(path, f"must be at most {meta['max_length']} character(s) long")
-            )
-        if "one_of" in meta and value not in meta["one_of"]:
-            errors.append(FieldError(path, _not_one_of(value, meta["one_of"])))
-    elif kind in (Kind.INT, Kind.FLOAT):
-        if "minimum" in meta and value < meta["minimum"]:
-            errors.append(FieldError(path, f"must be at least {meta['minimum']}, got {value}"))
-        if "maximum" in meta and value > meta["maximum"]:
-            errors.append(FieldError(path, f"must be at most {meta['maximum']}, got {value}"))
-    elif kind == Kind.ENUM:
+    if kind is Kind.ENUM:
         assert plan.enum is not None
         known = plan.enum._value2member_map_
         if value not in known:
@@ -160,18 +179,39 @@ def _value(
                 errors.append(FieldError(path, _not_one_of(value, known)))
             else:
                 found.unknown.append((path, value, list(known)))
-    elif kind == Kind.LIST:
-        assert plan.item is not None
-        if "min_items" in meta and len(value) < meta["min_items"]:
-            errors.append(FieldError(path, f"must have at least {meta['min_items']} item(s)"))
-        if "max_items" in meta and len(value) > meta["max_items"]:
-            errors.append(FieldError(path, f"must have at most {meta['max_items']} item(s)"))
-        for index, item in enumerate(value):
-            _value(plan.item, item, f"{path}[{index}]", {}, strict, found)
-    elif kind == Kind.MODEL:
+    elif kind is Kind.MODEL:
         _model(value, path, strict, found)
-    elif kind in (Kind.DICT, Kind.ANY):
+    elif kind is Kind.LIST:
+        assert plan.item is not None
+        if meta:
+            if "min_items" in meta and len(value) < meta["min_items"]:
+                errors.append(FieldError(path, f"must have at least {meta['min_items']} item(s)"))
+            if "max_items" in meta and len(value) > meta["max_items"]:
+                errors.append(FieldError(path, f"must have at most {meta['max_items']} item(s)"))
+        for index, item in enumerate(value):
+            _value(plan.item, item, f"{path}[{index}]", _NONE, strict, found)
+    elif kind is Kind.STR:
+        if meta:
+            _check_string(value, path, meta, errors)
+    elif kind is Kind.INT or kind is Kind.FLOAT:
+        if "minimum" in meta and value < meta["minimum"]:
+            errors.append(FieldError(path, f"must be at least {meta['minimum']}, got {value}"))
+        if "maximum" in meta and value > meta["maximum"]:
+            errors.append(FieldError(path, f"must be at most {meta['maximum']}, got {value}"))
+    elif kind is Kind.DICT or kind is Kind.ANY:
         _free_form(value, path, found)
+
+
+_NONE: Final[Mapping[str, Any]] = {}
+
+
+def _check_string(value: str, path: str, meta: Mapping[str, Any], errors: list[FieldError]) -> None:
+    if "min_length" in meta and len(value) < meta["min_length"]:
+        errors.append(FieldError(path, f"must be at least {meta['min_length']} character(s) long"))
+    if "max_length" in meta and len(value) > meta["max_length"]:
+        errors.append(FieldError(path, f"must be at most {meta['max_length']} character(s) long"))
+    if "one_of" in meta and value not in meta["one_of"]:
+        errors.append(FieldError(path, _not_one_of(value, meta["one_of"])))
 
 
 def _union(plan: TypePlan, value: Any, path: str, strict: bool, found: Checked) -> None:
@@ -208,35 +248,39 @@ def _union(plan: TypePlan, value: Any, path: str, strict: bool, found: Checked) 
     found.errors.append(FieldError(path, f"expected {plan.describe()}, got {type(value).__name__}"))
 
 
+#: The Python types of the kinds whose check is only `isinstance`.
+_PLAIN: Final[Mapping[Kind, Any]] = {
+    Kind.STR: str,
+    Kind.ENUM: str,
+    Kind.BOOL: bool,
+    Kind.DICT: Mapping,
+    Kind.LIST: (list, tuple),
+    Kind.ANY: object,
+}
+
+
 def _wrong_type(plan: TypePlan, value: Any) -> str | None:
     """A message if `value` is not of the Python type `plan` asks for."""
     kind = plan.kind
+    plain = _PLAIN.get(kind)
     ok: bool
-    if kind in (Kind.STR, Kind.ENUM):
-        ok = isinstance(value, str)
-    elif kind == Kind.BOOL:
-        ok = isinstance(value, bool)
-    elif kind == Kind.INT:
+    if plain is not None:
+        ok = isinstance(value, plain)
+    elif kind is Kind.INT:
         ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == Kind.FLOAT:
+    elif kind is Kind.FLOAT:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if ok and not math.isfinite(value):
             return f"must be a finite number, got {value}"  # JSON has no NaN or infinity
-    elif kind == Kind.DATETIME:
+    elif kind is Kind.DATETIME:
         ok = isinstance(value, datetime.datetime)
         if ok and value.utcoffset() is None:
             # Taking a naive value as UTC would silently shift a local time by hours.
             return "a naive datetime has no time zone: give one (datetime.timezone.utc)"
-    elif kind == Kind.DATE:
+    elif kind is Kind.DATE:
         ok = isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
-    elif kind == Kind.DICT:
-        ok = isinstance(value, Mapping)
-    elif kind == Kind.LIST:
-        ok = isinstance(value, (list, tuple))
-    elif kind == Kind.MODEL:
+    else:  # Kind.MODEL
         ok = isinstance(value, plan.model)  # type: ignore[arg-type]
-    else:
-        ok = True
     if ok:
         return None
     expected = {Kind.DATETIME: "a datetime", Kind.DATE: "a date"}.get(kind, plan.describe())

@@ -187,9 +187,11 @@ def _model(cls: type[_M], data: dict[str, Any], path: str, reading: _Reading) ->
     # Paths are built only where a drift is kept or an object nests: most of a drifted
     # answer is fine, and most of a hostile one drifts past the kept hundred.
     reading.step()
-    # A required field that drifted holds None: attrs' __init__ takes it (the models
-    # have no validators), and the drift says why.
+    # A field that drifted holds None (attrs' __init__ takes it: the models have no
+    # validators), and the drift says why. What was received for it is kept in
+    # `extra` under its name, so that `to_dict` writes back what Plaid sent.
     values: dict[str, Any] = {}
+    received: dict[str, Any] = {}
     for field in plan_model(cls):
         name = field.name
         value = data.get(name, _MISSING)
@@ -201,13 +203,18 @@ def _model(cls: type[_M], data: dict[str, Any], path: str, reading: _Reading) ->
                     else "is null, but the contract requires a value"
                 )
                 reading.drift(path, name, problem)
+                if value is None:
+                    received[name] = None
             values[name] = None
             continue
-        values[name] = _value(field.type, value, path, name, reading)
+        before = reading.count
+        read = values[name] = _value(field.type, value, path, name, reading)
+        if read is None and reading.count > before and nesting_within(value):
+            received[name] = value
     known = _names(cls)
-    if known.issuperset(data):
+    if not received and known.issuperset(data):
         return cls(**values)
-    extra = {}
+    extra = received
     for key, value in data.items():
         if key in known:
             continue

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Final
 
+from .._errors._root import one_line
 from ._drift import Drift, path_pattern
 
 logger: Final = logging.getLogger("plaid_link_async")
@@ -52,10 +53,10 @@ def warn_unknown_enum(endpoint: str, path: str, value: str, nearest: list[str]) 
     logger.warning(
         "%s: %s=%r is not a value these models know; sent as it is, for Plaid to judge%s",
         endpoint,
-        path,
+        one_line(path, 200),
         value[:100],
         hint,
-        extra={"plaid_endpoint": endpoint, "plaid_field": path},
+        extra={"plaid_endpoint": endpoint, "plaid_field": one_line(path, 200)},
     )
 
 
@@ -65,11 +66,12 @@ def report_drift(endpoint: str, drift: tuple[Drift, ...]) -> None:
     for item in drift:
         if not _drift_seen.first_time((endpoint, item.pattern)):
             continue
+        # A path names the server's keys, and a problem quotes its values: escaped and cut.
         logger.warning(
             "%s: the answer drifted from the contract at %s: %s; read as None "
             "(logged once; see docs/models.md, strict=True makes it an error)",
             endpoint,
-            item.pattern,
-            item.problem,
-            extra={"plaid_endpoint": endpoint, "plaid_drift_path": item.path},
+            one_line(item.pattern, 200),
+            one_line(item.problem, 200),
+            extra={"plaid_endpoint": endpoint, "plaid_drift_path": one_line(item.path, 200)},
         )

@@ -391,7 +391,12 @@ class AsyncLinkSession(EndpointMethods):
         self.webhooks  # noqa: B018
 
     async def verify_webhook(
-        self, body: bytes, headers: Mapping[str, str], *, strict: bool | None = None
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        strict: bool | None = None,
+        client_address: str | None = None,
     ) -> Model | UnknownWebhook:
         """Verify a webhook's `Plaid-Verification` JWT, then parse it.
 
@@ -400,6 +405,8 @@ class AsyncLinkSession(EndpointMethods):
             headers: the request's headers; the header name is matched in any case.
             strict: raise `InvalidWebhookError` naming the field on any drift (None:
                 the session's `strict`, as for calls).
+            client_address: the peer's address, checked first against
+                `plaid.webhooks.sources` when you set them (see `WebhookVerifier`).
 
         Returns:
             The webhook's model (`ItemAddResultWebhook`, `LinkSessionFinishedWebhook`,
@@ -411,7 +418,9 @@ class AsyncLinkSession(EndpointMethods):
                 it breaks the contract).
         """
         strict = self.strict if strict is None else strict
-        return await self.webhooks.verify(body, headers, strict=strict)
+        return await self.webhooks.verify(
+            body, headers, strict=strict, client_address=client_address
+        )
 
     async def _fetch_webhook_key(self, key_id: str) -> Mapping[str, Any]:
         from ..models import WebhookVerificationKeyGetRequest

@@ -38,18 +38,32 @@ class KeyCache:
     _fetching: dict[str, asyncio.Task[_Key]]
 
     async def _key(self, kid: str) -> _Key:
+        # One fetch per kid, however many webhooks wait for it. It runs as a task of its
+        # own, so a caller cancelled while waiting cancels nothing for the others. A
+        # refresh in flight is waited for even with the key cached: it may be learning
+        # that Plaid expired the key.
+        fetching = self._fetching.get(kid)
+        if fetching is not None:
+            return await self._await_fetch(kid, fetching)
         cached = self._keys.get(kid)
         if cached is not None and time.monotonic() - cached.fetched < self.key_max_age:
             self._keys.move_to_end(kid)
             return cached
-        # One fetch per kid, however many webhooks wait for it. It runs as a task of its
-        # own, so a caller cancelled while waiting cancels nothing for the others.
-        fetching = self._fetching.get(kid)
-        if fetching is None:
-            self._refuse_unless_fetchable(kid)
-            fetching = self._start(kid)
-            fetching.add_done_callback(lambda done: self._refresh_others(kid, done))
+        self._refuse_unless_fetchable(kid)
+        fetching = self._start(kid)
+        fetching.add_done_callback(lambda done: self._refresh_others(kid, done))
         return await asyncio.shield(fetching)
+
+    async def _await_fetch(self, kid: str, fetching: asyncio.Task[_Key]) -> _Key:
+        try:
+            return await asyncio.shield(fetching)
+        except WebhookVerificationError as error:
+            # A refresh that says nothing of the key (Plaid unreachable) leaves the
+            # cached key usable, as `_fetched` leaves it in the cache.
+            cached = self._keys.get(kid)
+            if error.reason == WebhookRejection.KEY_UNAVAILABLE and cached is not None:
+                return cached
+            raise
 
     def _refuse_unless_fetchable(self, kid: str) -> None:
         now = time.monotonic()
@@ -68,8 +82,10 @@ class KeyCache:
         if len(starts) >= self.max_fetches_per_minute:
             raise WebhookVerificationError(
                 WebhookRejection.KEY_UNAVAILABLE,
-                f"{len(starts)} key fetches in the last minute, the most allowed; a "
-                "real webhook is delivered again later (answer 5xx)",
+                f"{len(starts)} key fetches in the last minute, the most allowed; answer "
+                "5xx, and Plaid delivers a real webhook again. If forged webhooks with "
+                "made-up key ids use the fetches up, check where webhooks come from "
+                "(WebhookVerifier.sources = PLAID_WEBHOOK_SOURCES, docs/webhooks.md)",
             )
 
     def _start(self, kid: str) -> asyncio.Task[_Key]:

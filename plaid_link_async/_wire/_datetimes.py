@@ -9,9 +9,10 @@ from typing import Final
 UTC: Final = datetime.timezone.utc
 
 # Python 3.10's fromisoformat rejects `Z` and fractions that are not 3 or 6 digits long;
-# Plaid sends both (`2024-07-29T20:24:05.330312653Z`), so those go through this pattern.
+# Plaid sends both (`2024-07-29T20:24:05.330312653Z`), so those go through this pattern,
+# as does a lower-case `t` or `z`, which RFC 3339 (5.6) allows and no fromisoformat reads.
 _DATETIME: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
     r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
 
