@@ -14,7 +14,13 @@ import aiohttp
 import attrs
 import pytest
 
-from plaid_link_async.testing import FakePlaidControl, FakePlaidServer, Fault, WebhookFault
+from plaid_link_async.testing import (
+    FakePlaidControl,
+    FakePlaidServer,
+    FakePlaidThread,
+    Fault,
+    WebhookFault,
+)
 
 from ._helpers import CREATE, session_for
 
@@ -143,7 +149,7 @@ async def test_complete_link_is_bounded(fake_plaid: FakePlaidServer) -> None:
 
 # In the loop only: a control client cannot start or close the server it talks to, nor
 # hand over its signing key or live settings.
-IN_LOOP_ONLY = {"start", "close", "url", "webhook_signer", "eligible_phone_numbers", "latency"}
+IN_LOOP_ONLY = {"start", "close", "url", "webhook_signer", "eligible_phone_numbers"}
 IN_LOOP_ONLY |= {"default_webhook", "client_id", "environment", "host", "port"}
 
 
@@ -153,12 +159,26 @@ def test_every_fake_style_has_one_control_surface() -> None:
     server |= {name for name in vars(FakePlaidServer()) if not name.startswith("_")}
     control = {name for name in dir(FakePlaidControl) if not name.startswith("_")}
     assert server - IN_LOOP_ONLY - control == set()
-    for name in sorted(server & control - {"requests", "webhook_deliveries"}):
+    for name in sorted(server & control - {"requests", "webhook_deliveries", "latency"}):
         ours = list(inspect.signature(getattr(FakePlaidServer, name)).parameters)
         theirs = list(inspect.signature(getattr(FakePlaidControl, name)).parameters)
         # The same parameters, in order; the in-loop fake may take more after them
         # (Python objects such as `accounts`, which do not cross a process).
         assert ours[: len(theirs)] == theirs, name
+
+
+def test_the_thread_fake_signs_bytes_and_sets_its_latency_as_the_in_loop_one_does() -> None:
+    pytest.importorskip("jwt")
+    with FakePlaidThread() as fake:
+        body = b'{"webhook_type": "LINK",  "webhook_code": "EVENTS"}'  # signed as given
+        signed = fake.sign_webhook(body)
+        assert signed.body == body
+        assert "Plaid-Verification" in signed.headers
+        fake.latency = 0.05
+        assert fake.latency == 0.05
+        with pytest.raises(ValueError, match="seconds"):
+            fake.latency = -1
+        fake.latency = 0
 
 
 async def test_reset_forgets_deliveries_and_stops_their_retries(

@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from plaid_link_async import from_dict
@@ -208,3 +209,32 @@ async def test_a_long_running_fake_can_bound_its_memory() -> None:
 def test_memory_bounds_must_make_sense(options: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=next(iter(options))):
         FakePlaidServer(**options)
+
+
+@pytest.mark.parametrize(
+    ("method", "user", "wanted"),
+    [
+        ("sms", {"phone_number": "+1"}, "E.164"),
+        ("sms", {"phone_number": "not-a-phone"}, "E.164"),
+        ("sms", {"phone_number": "4155550123"}, "E.164"),  # no country code
+        ("email", {"email_address": "leslie"}, "an email address"),
+        ("email", {"email_address": "leslie@localhost"}, "an email address"),
+    ],
+)
+async def test_a_hosted_link_to_no_real_recipient_is_refused_as_plaid_refuses_it(
+    fake_plaid: FakePlaidServer, method: str, user: dict[str, str], wanted: str
+) -> None:
+    from plaid_link_async import InvalidRequestError
+
+    from ._helpers import CREATE, session_for
+
+    request = attrs.evolve(
+        CREATE,
+        user=m.LinkTokenCreateRequestUser(client_user_id="u-1", **user),
+        hosted_link=m.LinkTokenCreateHostedLink(delivery_method=method),
+    )
+    async with session_for(fake_plaid) as plaid:
+        with pytest.raises(InvalidRequestError, match=wanted) as caught:
+            await plaid.link_token_create(request)
+    assert caught.value.error_code == "INVALID_FIELD"
+    assert fake_plaid.sent_messages() == []  # nobody "texted"

@@ -267,7 +267,7 @@ def _value(plan: TypePlan, value: Any, path: str, name: str | int | None, readin
             parsed = _value(plan.item, item, where, index, reading)
             if parsed is None and item is not None and reading.count > before:
                 continue  # an item of the wrong kind is left out; its drift says so
-            if parsed is None and not plan.item.nullable:
+            if parsed is None and not plan.item.nullable and plan.item.kind != Kind.ANY:
                 continue
             items.append(parsed)
         return items

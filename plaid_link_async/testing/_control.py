@@ -15,6 +15,8 @@ client of these routes; `ControlTarget` is what the routes need of the fake.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import inspect
 import json
 import math
@@ -63,8 +65,12 @@ class ControlTarget(Protocol):
     def register_correlation_id(self, correlation_id: str, link_token: str) -> None: ...
     def add_webhook_key(self, jwk: Mapping[str, Any]) -> None: ...
     def sign_webhook(
-        self, payload: Mapping[str, Any], *, iat: float | None = ...
+        self, payload: Mapping[str, Any] | bytes, *, iat: float | None = ...
     ) -> SignedWebhook: ...
+    @property
+    def latency(self) -> float: ...
+    @latency.setter
+    def latency(self, seconds: float) -> None: ...
     def send_webhook(self, url: str, payload: Mapping[str, Any]) -> None: ...
     def webhooks_settled(self, timeout: float = ...) -> Awaitable[None]: ...
     def set_rate_limits(self, limits: Mapping[str, int]) -> None: ...
@@ -184,9 +190,39 @@ def _complete_link(fake: ControlTarget, data: dict[str, Any]) -> Any:
 
 
 def _sign_webhook(fake: ControlTarget, data: dict[str, Any]) -> Any:
-    args = _args(data, {"payload": _Field(dict, True), "iat": _Field((int, float), low=0)})
-    signed = fake.sign_webhook(args["payload"], iat=args.get("iat"))
-    return {"body": signed.body.decode(), "headers": dict(signed.headers)}
+    # The payload as an object, or as raw bytes (base64) for a body signed exactly as given.
+    args = _args(
+        data,
+        {
+            "payload": _Field(dict),
+            "body_base64": _Field(str),
+            "iat": _Field((int, float), low=0),
+        },
+    )
+    if ("payload" in args) == ("body_base64" in args):
+        raise Refused("give one of payload (an object) or body_base64 (the raw body)")
+    payload: Mapping[str, Any] | bytes
+    if "body_base64" in args:
+        try:
+            payload = base64.b64decode(args["body_base64"], validate=True)
+        except ValueError:
+            raise Refused("body_base64: not base64") from None
+    else:
+        payload = args["payload"]
+    signed = fake.sign_webhook(payload, iat=args.get("iat"))
+    answer = {
+        "body_base64": base64.b64encode(signed.body).decode(),
+        "headers": dict(signed.headers),
+    }
+    with contextlib.suppress(UnicodeDecodeError):  # as 0.2.0 answered, where it is text
+        answer["body"] = signed.body.decode()
+    return answer
+
+
+def _latency(fake: ControlTarget, data: dict[str, Any]) -> Any:
+    if data:
+        fake.latency = _args(data, {"seconds": _Field((int, float), True, low=0)})["seconds"]
+    return {"seconds": fake.latency}
 
 
 def _send_webhook(fake: ControlTarget, data: dict[str, Any]) -> Any:
@@ -287,6 +323,8 @@ ACTIONS: Final[dict[tuple[str, str], Action]] = {
     ("POST", "rate_limits"): _rate_limits,
     ("POST", "set_item_state"): _set_item_state,
     ("POST", "reset"): _reset,
+    ("POST", "latency"): _latency,
+    ("GET", "latency"): _latency,
     ("GET", "requests"): _requests,
     ("GET", "webhook_deliveries"): _webhook_deliveries,
     ("GET", "link_tokens"): _link_tokens,

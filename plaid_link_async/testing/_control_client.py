@@ -3,6 +3,7 @@ control API (`_control`), for a sync test, a thread or another process."""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -94,14 +95,29 @@ class FakePlaidControl:
         self._call("POST", "add_webhook_key", {"jwk": dict(jwk)})
 
     def sign_webhook(
-        self, payload: Mapping[str, Any], *, iat: float | None = None
+        self, payload: Mapping[str, Any] | bytes, *, iat: float | None = None
     ) -> SignedWebhook:
-        """A webhook body and its headers, signed as Plaid signs them; `iat` backdates it."""
-        body: dict[str, Any] = {"payload": dict(payload)}
+        """A webhook body and its headers, signed as Plaid signs them; `iat` backdates it.
+        Bytes are signed exactly as given."""
+        body: dict[str, Any] = (
+            {"body_base64": base64.b64encode(payload).decode()}
+            if isinstance(payload, (bytes, bytearray))
+            else {"payload": dict(payload)}
+        )
         if iat is not None:
             body["iat"] = iat
         data = self._call("POST", "sign_webhook", body)
-        return SignedWebhook(data["body"].encode(), data["headers"])
+        return SignedWebhook(base64.b64decode(data["body_base64"]), data["headers"])
+
+    @property
+    def latency(self) -> float:
+        """Seconds every answer waits before it is sent."""
+        seconds: float = self._call("GET", "latency")["seconds"]
+        return seconds
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._call("POST", "latency", {"seconds": seconds})
 
     def send_webhook(self, url: str, payload: Mapping[str, Any]) -> None:
         """Deliver `payload`, signed, to a loopback `url`, retried as Plaid does."""

@@ -10,6 +10,7 @@ it was given (the fake server's deliverer).
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -369,4 +370,29 @@ def _recipient(user: dict[str, Any], method: str) -> str:
             f"the following required fields are missing: user.{field} "
             f"(hosted_link.delivery_method is {method})",
         )
-    return str(value)
+    text = str(value)
+    pattern, shape = _RECIPIENTS[field]
+    if pattern.fullmatch(text) is None:
+        # What Plaid answers for a number that is no E.164 number or an address that is
+        # no address: nothing is sent.
+        raise PlaidReply(
+            400,
+            "INVALID_REQUEST",
+            "INVALID_FIELD",
+            f"user.{field} must be {shape}",
+        )
+    return text
+
+
+#: What a recipient must look like: E.164 (a plus, a country code, at most 15 digits)
+#: and an email address with a domain.
+_RECIPIENTS: Final = {
+    "phone_number": (
+        re.compile(r"\+[1-9][0-9]{7,14}"),
+        "a phone number in E.164 format, such as +14155550123",
+    ),
+    "email_address": (
+        re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+"),
+        "an email address, such as user@example.com",
+    ),
+}
