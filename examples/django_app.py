@@ -27,13 +27,15 @@ if not settings.configured:
         ALLOWED_HOSTS=["*"],
         SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "example-only-not-a-secret"),
         INSTALLED_APPS=[],
-        MIDDLEWARE=[],
+        # A new project has CsrfViewMiddleware on: the webhook view is csrf_exempt.
+        MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
     )
     django.setup()
 
 from django.core.asgi import get_asgi_application
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from plaid_link_async import (
     AsyncLinkSession,
@@ -41,6 +43,7 @@ from plaid_link_async import (
     PlaidAPIError,
     PlaidLinkError,
     RateLimitError,
+    WebhookVerificationError,
 )
 from plaid_link_async import models as m
 
@@ -66,6 +69,8 @@ async def close_plaid() -> None:
 
 
 async def create_link_token(request: HttpRequest) -> JsonResponse:
+    # Called by your own frontend, which sends Django's CSRF token (Django's test
+    # client skips the check unless asked to enforce it).
     if request.method != "POST":
         return JsonResponse({"detail": "use POST"}, status=405)
     user_id = request.headers.get("X-User-Id")  # stands in for your authentication
@@ -108,6 +113,28 @@ async def read_link_token(request: HttpRequest, link_token: str) -> JsonResponse
     )
 
 
+# Plaid's POSTs carry no CSRF token: with Django's CsrfViewMiddleware on (the default
+# in a new project), a webhook view without `csrf_exempt` answers every one 403. The
+# signature check below is what authenticates it.
+@csrf_exempt
+async def plaid_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        # The raw body (not request.POST or a re-serialised JSON): the signature covers it.
+        webhook = await plaid().verify_webhook(request.body, request.headers)
+    except WebhookVerificationError as error:
+        return HttpResponse(status=503 if error.retryable else 400)
+    except PlaidLinkError:
+        return HttpResponse(status=400)  # verified, but no webhook: Plaid need not resend
+    await handle(webhook)  # keep it short: Plaid waits for the answer
+    return HttpResponse(status=200)
+
+
+async def handle(webhook: object) -> None:
+    """Your work; hand anything slow to a queue."""
+
+
 def _detail(error: PlaidLinkError) -> dict[str, str | None]:
     # The request_id is what Plaid support asks for; the secret is never in an error.
     if isinstance(error, PlaidAPIError):
@@ -118,6 +145,7 @@ def _detail(error: PlaidLinkError) -> dict[str, str | None]:
 urlpatterns = [
     path("link/token", create_link_token),
     path("link/token/<str:link_token>", read_link_token),
+    path("plaid/webhook", plaid_webhook),
 ]
 
 application = get_asgi_application()

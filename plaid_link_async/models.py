@@ -38,6 +38,26 @@ class AccountFiltersResponse(Model):
 
 
 @attrs.frozen(kw_only=True, repr=False)
+class AuthDefaultUpdateWebhook(Model):
+    """An Item's accounts gained or changed their Auth data (account and routing numbers)."""
+
+    webhook_type: str
+    """The webhook's family."""
+    webhook_code: str
+    """The webhook's kind within its family."""
+    item_id: str
+    """Plaid's id of the Item (one login at one institution); case-sensitive."""
+    account_ids_with_new_auth: list[str]
+    """Accounts that now have Auth data."""
+    account_ids_with_updated_auth: dict[str, Any]
+    """Accounts whose Auth data changed, each with what changed."""
+    error: PlaidError | None = attrs.field(metadata={"nullable": True})
+    """The error, if there was one."""
+    environment: WebhookEnvironmentValues | str
+    """The Plaid environment that sent the webhook."""
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class AutomaticallyVerifiedWebhook(Model):
     """Object of Plaid's `AutomaticallyVerifiedWebhook` schema (automatically verified webhook)."""
 
@@ -1790,6 +1810,20 @@ class PrismVersions(Model):
 
 
 @attrs.frozen(kw_only=True, repr=False)
+class ProductPermissionsRequiredAuthWebhook(Model):
+    """Auth needs the user's permission again: send them through update mode."""
+
+    webhook_type: str
+    """The webhook's family."""
+    webhook_code: str
+    """The webhook's kind within its family."""
+    item_id: str
+    """Plaid's id of the Item (one login at one institution); case-sensitive."""
+    environment: WebhookEnvironmentValues | str
+    """The Plaid environment that sent the webhook."""
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class UserAccountRevokedWebhook(Model):
     """Object of Plaid's `UserAccountRevokedWebhook` schema (user account revoked webhook)."""
 
@@ -2807,6 +2841,7 @@ __all__ = [
     "APISecret",
     "AccessToken",
     "AccountFiltersResponse",
+    "AuthDefaultUpdateWebhook",
     "AutomaticallyVerifiedWebhook",
     "CashflowAttributesVersion",
     "CityNullable",
@@ -2990,6 +3025,7 @@ __all__ = [
     "PrismFirstDetectVersion",
     "PrismInsightsVersion",
     "PrismVersions",
+    "ProductPermissionsRequiredAuthWebhook",
     "Products",
     "Region",
     "RequestID",

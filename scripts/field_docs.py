@@ -434,6 +434,8 @@ CLASS_FIELD_DOCS: dict[str, str] = {
     "for the Employment Refresh report; at most 731.",
     "LinkTokenCreateRequestBaseReport.days_requested": "The most days of history the Base "
     "Report covers.",
+    "AuthDefaultUpdateWebhook.account_ids_with_new_auth": "Accounts that now have Auth data.",
+    "AuthDefaultUpdateWebhook.account_ids_with_updated_auth": "Accounts whose Auth data changed, each with what changed.",
     "HostedMMDVerificationWebhook.status": "How the SMS micro-deposit verification ended: "
     "`MANUALLY_VERIFIED` or `VERIFICATION_FAILED`.",
 }

@@ -16,6 +16,7 @@ Writes into the package directory, then formats with ruff:
 from __future__ import annotations
 
 import argparse
+import json
 import keyword
 import os
 import re
@@ -709,9 +710,22 @@ def ruff_format(paths: Iterable[Path]) -> None:
     subprocess.run([*cmd, "format", "--quiet", *map(str, paths)], check=True, cwd=ROOT, env=env)
 
 
+#: Schemas the contract leaves out that plaid-python types (see the file's comment).
+SUPPLEMENT = Path(__file__).resolve().parent / "contract_supplement.yml"
+
+
 def load_spec(path: Path) -> dict[str, Any]:
+    """The contract at `path`, with the schemas of `SUPPLEMENT` it does not have."""
     with path.open(encoding="utf-8") as handle:
         data: dict[str, Any] = yaml.safe_load(handle)
+    with SUPPLEMENT.open(encoding="utf-8") as handle:
+        extra: dict[str, Any] = yaml.safe_load(handle)
+    schemas = data.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in extra["components"]["schemas"].items():
+        # Only where every schema it names is there: an older contract may lack them.
+        names = re.findall(r"#/components/schemas/(\w+)", json.dumps(schema))
+        if all(ref in schemas for ref in names):
+            schemas.setdefault(name, schema)
     return data
 
 

@@ -72,6 +72,9 @@ OPERATION_DOCS: dict[str, tuple[str, str]] = {
 }
 
 DOCSTRINGS: dict[str, str] = {
+    # -- from scripts/contract_supplement.yml ------------------------------------------
+    "AuthDefaultUpdateWebhook": "An Item's accounts gained or changed their Auth data (account and routing numbers).",
+    "ProductPermissionsRequiredAuthWebhook": "Auth needs the user's permission again: send them through update mode.",
     # -- requests and responses of the four endpoints ---------------------------------
     "LinkTokenCreateRequest": "Body of `/link/token/create`: who the user is and which Link flow to open.",
     "LinkTokenCreateResponse": "Answer of `/link/token/create`: the new link token and when it expires.",

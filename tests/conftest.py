@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT.parent / "shared" / "spec"
+sys.path.insert(0, str(ROOT / "scripts"))
+import generate_models  # noqa: E402  (the contract as the generator reads it)
+
 CONTRACT_NAME = "plaid-link-flow-contract-2020-09-14_1.778.0.yml"
 #: Regeneration inputs kept beside the contract: the seed's contract, a plain newer
 #: slice, and the Link flow as it was at 1.697.4.
@@ -44,10 +47,11 @@ def contract_path() -> Path | None:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        data: dict[str, Any] = yaml.safe_load(handle)
+    # As the generator reads it: with the schemas of scripts/contract_supplement.yml.
+    data = generate_models.load_spec(path)
     # Through JSON once, as a response would arrive (YAML dates become strings).
-    return json.loads(json.dumps(data, default=str))
+    loaded: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return loaded
 
 
 @pytest.fixture(scope="session")

@@ -68,8 +68,9 @@ def webhook_examples(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_every_webhook_example_of_the_contract_parses_to_its_model(spec: dict[str, Any]) -> None:
     examples = webhook_examples(spec)
-    # The three Link webhooks, and the twelve Item, Auth and Layer ones that call for Link.
-    assert len(examples) == 15
+    # The three Link webhooks, the twelve Item, Auth and Layer ones that call for Link,
+    # and the supplement's two Auth ones.
+    assert len(examples) == 17
     for name, example in examples:
         for body in (example, json.dumps(example), json.dumps(example).encode()):
             parsed = parse_webhook(body)

@@ -73,6 +73,8 @@ DEPRECATED: Final[dict[str, str]] = {
 #: The model of each webhook, by (webhook_type, webhook_code).
 WEBHOOKS: Final[dict[tuple[str, str], str]] = {
     ("AUTH", "AUTOMATICALLY_VERIFIED"): "AutomaticallyVerifiedWebhook",
+    ("AUTH", "DEFAULT_UPDATE"): "AuthDefaultUpdateWebhook",
+    ("AUTH", "PRODUCT_PERMISSIONS_REQUIRED"): "ProductPermissionsRequiredAuthWebhook",
     ("AUTH", "SMS_MICRODEPOSITS_VERIFICATION"): "HostedMMDVerificationWebhook",
     ("AUTH", "VERIFICATION_EXPIRED"): "VerificationExpiredWebhook",
     ("ITEM", "ERROR"): "ItemErrorWebhook",

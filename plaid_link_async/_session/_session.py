@@ -228,7 +228,9 @@ class AsyncLinkSession(EndpointMethods):
         self._transport = transport
         # A fake served from a loop that cannot answer (the test's, blocked by a sync
         # test client) is found before the first call instead of by its timeout.
-        self._probe = probe_for(self.base_url)
+        # Looked up at the first call, not here: an app may make its session before
+        # the test starts the fake it will call.
+        self._probed = False
         self._routes = routes(self.base_url)
 
     def __repr__(self) -> str:
@@ -472,9 +474,11 @@ class AsyncLinkSession(EndpointMethods):
             raise SessionClosedError("this view of an AsyncLinkSession is closed")
         if self._life.closed:
             raise SessionClosedError("this AsyncLinkSession is closed; create a new one")
-        if self._probe is not None:
-            await self._probe()  # raises while the fake cannot answer
-            self._probe = None
+        if not self._probed:
+            probe = probe_for(self.base_url)
+            if probe is not None:
+                await probe()  # raises while the fake cannot answer
+            self._probed = True
         route = self._routes[name]
         body = encode_request(route, request)
         strict = self.strict if strict is None else strict

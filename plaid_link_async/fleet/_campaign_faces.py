@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
@@ -210,10 +211,16 @@ async def retry_campaign(redis_url: str, name: str, *, unknown_deliveries: bool 
                 job = await records.unrecord(meta["epoch"], int(row), kind)
                 if job is None:
                     continue
-                await queue.enqueue(
-                    "link_row", key=f"{name}:{job['row']}", timeout=JOB_TIMEOUT,
-                    heartbeat=JOB_HEARTBEAT, retries=5, ttl=60, **job,
+                # A key of its own: the row's first job may still be finishing in saq
+                # (its result recorded, the job not yet taken off the queue), and saq
+                # drops a job whose key is still there. The row's claim in Redis, not
+                # the key, is what keeps it from being sent twice.
+                enqueued = await queue.enqueue(
+                    "link_row", key=f"{name}:{job['row']}:retry-{uuid.uuid4().hex[:12]}",
+                    timeout=JOB_TIMEOUT, heartbeat=JOB_HEARTBEAT, retries=5, ttl=60, **job,
                 )  # fmt: skip
+                if enqueued is None:  # pragma: no cover - a fresh key is never taken
+                    raise CampaignError(f"row {job['row']} of {name!r} could not be queued")
                 queued += 1
             return queued
 

@@ -22,25 +22,30 @@ from .._session._probes import register
 #: How long a fake's loop may take to run a callback before it counts as blocked.
 PROBE_SECONDS: Final = 0.5
 
-_serving: dict[tuple[str, int], asyncio.AbstractEventLoop] = {}
+# By port: a fake serves on loopback only, where a port names one server whichever
+# loopback name (`127.0.0.1`, `localhost`, `::1`) a base URL uses.
+_serving: dict[int, asyncio.AbstractEventLoop] = {}
+_LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def serving(host: str, port: int, loop: asyncio.AbstractEventLoop) -> None:
-    _serving[(host, port)] = loop
+    _serving[port] = loop
 
 
 def stopped(host: str, port: int) -> None:
-    _serving.pop((host, port), None)
+    _serving.pop(port, None)
 
 
 def probe_for(base_url: str) -> Callable[[], Awaitable[None]] | None:
     """A check that the in-process fake at `base_url` can answer, or None if none is."""
     try:
         parts = urlsplit(base_url)
-        key = (parts.hostname or "", parts.port or 0)
+        port = parts.port
     except ValueError:
         return None
-    home = _serving.get(key)
+    if (parts.hostname or "").lower() not in _LOOPBACK or port is None:
+        return None
+    home = _serving.get(port)
     if home is None:
         return None
 
