@@ -107,3 +107,43 @@ def test_warn_once_memory_forgets_the_oldest() -> None:
     assert seen.first_time("d")  # "b", least recently seen, is forgotten
     assert seen.first_time("b")
     assert not seen.first_time("a")
+
+
+async def test_a_session_made_before_the_in_loop_fake_still_names_it_when_its_loop_is_blocked() -> (
+    None
+):
+    # As an app configured from the environment does: its session is made (at import,
+    # or in its lifespan) before the test starts the fake, and names it `localhost`.
+    import socket
+    import threading
+
+    from plaid_link_async import ConfigurationError
+    from plaid_link_async.testing import DEFAULT_SECRET, FakePlaidServer
+
+    from ._helpers import CREATE
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    failures: list[BaseException] = []
+
+    def app_call(session: AsyncLinkSession) -> None:
+        async def run() -> None:
+            async with session:
+                await session.link_token_create(CREATE)
+
+        try:
+            asyncio.run(run())
+        except BaseException as error:
+            failures.append(error)
+
+    session = AsyncLinkSession(
+        "test-client-id", DEFAULT_SECRET, base_url=f"http://localhost:{port}", timeout=30
+    )
+    async with FakePlaidServer(port=port):
+        thread = threading.Thread(target=app_call, args=(session,))
+        thread.start()
+        thread.join(10)  # blocks this loop, where the fake serves, as TestClient does
+    (failure,) = failures
+    assert isinstance(failure, ConfigurationError)
+    assert "fake_plaid_thread" in str(failure)

@@ -8,6 +8,7 @@ import json
 import typing
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -147,3 +148,19 @@ def test_garbage_members_never_raise_an_untyped_error(garbage: Any) -> None:
     body = parameter(garbage)
     parsed, _ = read_tolerantly(m.LinkTokenCreateRequestCraReportParameter, body)
     json.dumps(to_dict(parsed))
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_member_given_as_a_dict_is_checked_as_the_member_its_tag_names(strict: bool) -> None:
+    # plaid-python refuses it at construction; it was sent unchecked.
+    wrong = m.LinkTokenCreateRequestCraReportParameter(
+        scope="CLIENT_USER",
+        decision_stage="SERVICING",
+        products=[{"product": "cra_qualify", "version": 5}],
+    )
+    with pytest.raises(RequestValidationError) as caught:
+        validate(wrong, strict=strict)
+    assert caught.value.paths == ("products[0].version",)
+    assert "expected a string, got an integer" in str(caught.value)
+    right = attrs.evolve(wrong, products=[{"product": "cra_qualify", "version": "1"}])
+    validate(right, strict=strict)
