@@ -36,7 +36,7 @@ def decode(
     strict: bool = False,
     deadline: float | None = None,
 ) -> tuple[_M, Drifts]:
-    """The `cls` a 2xx answer holds, and what drifted in it (see `_tolerant`).
+    """The `cls` a 2xx answer holds, and what drifted in it (see `_schema._tolerant_reader`).
 
     The strict parse runs first; only when it fails is the answer read again,
     tolerantly, or (with `strict`) diagnosed and refused. `deadline` (on

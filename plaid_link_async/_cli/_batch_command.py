@@ -1,6 +1,6 @@
 """`plaid-link batch create`: a token per input row, written to a journal, resumable.
 
-The output file is the journal (see `_cli_journal`). One bad row is that row's error
+The output file is the journal (see `_journal`). One bad row is that row's error
 line and the batch goes on; an error no row can survive (Plaid refusing the
 credentials) stops the batch at once, leaving the rows not yet sent undone. Results
 that finished are journaled before the process exits, Ctrl-C included.

@@ -1,7 +1,7 @@
 """Rows of a CSV or JSON Lines file turned into `LinkTokenCreateRequest`s, for the CLI.
 
 A bad row is that row's error, never the whole file's. The file is read into
-`Record`s by `_cli_records`; here each becomes a checked request, with the defaults
+`Record`s by `_records`; here each becomes a checked request, with the defaults
 the command line gives.
 """
 

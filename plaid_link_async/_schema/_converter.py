@@ -383,7 +383,7 @@ def from_dict(cls: type[_M], data: Any) -> _M:
 
     A bad `data` costs about 30 µs per error in it (cattrs' detailed validation
     collects them all); for data from a server or a webhook sender, whose errors are
-    unbounded, `_tolerant.strict_error` counts them first.
+    unbounded, `_tolerant_reader.strict_error` counts them first.
 
     Raises:
         UnexpectedResponseError: `data` is not of the shape the contract gives `cls`; its

@@ -2,7 +2,7 @@
 
 Plaid rejects a bad request with one error about one field; checking here names every
 offending field at once, before anything leaves the process. One walk reads one table,
-the field plans of `_types` (a field's type, and the bounds, lengths and allowed values
+the field plans of `_field_plans` (a field's type, and the bounds, lengths and allowed values
 the contract states in its metadata), plus the rules the contract states in prose only
 (`ONE_OF_RULES`); the request is then written by the converter.
 

@@ -4,7 +4,7 @@ The coroutines themselves are generated (`_api.EndpointMethods`); this module is
 path they all take: `_call` encodes the request and lets tenacity run `_attempt`
 (pace, send through the transport, read) until it succeeds or `_failed`, the one
 place that decides, says to stop. Around it: the session's views and closing, its
-batches (a face over `_batch`, handed the session's own call) and its webhook
+batches (a face over `_batch._run`, handed the session's own call) and its webhook
 verification (keys fetched through the session's own call).
 """
 

@@ -1,6 +1,6 @@
 """Link webhooks parsed into their models: `parse_webhook` and `read_webhook`.
 
-No crypto here: verification (`_webhook_verifier`) needs the `webhooks` extra, parsing
+No crypto here: verification (`_verifier`) needs the `webhooks` extra, parsing
 needs nothing but the models.
 """
 

@@ -5,7 +5,7 @@ header names the key (`kid`) that `/webhook_verification_key/get` returns; its c
 hold `iat` and `request_body_sha256`, the SHA-256 of the raw body. Verification here
 takes the algorithm from nowhere but this module (ES256), refuses keys that expired,
 tokens older than `max_age`, and bodies whose hash differs, and fetches each key once
-per verifier however many webhooks arrive with it at once (`_webhook_keys`).
+per verifier however many webhooks arrive with it at once (`_keys`).
 
 The crypto comes from PyJWT with `cryptography` (the `webhooks` extra).
 """

@@ -109,7 +109,7 @@ async def feed(
     job_heartbeat: int = JOB_HEARTBEAT,
     epoch: str | None = None,
 ) -> tuple[int, str]:
-    """Enqueue a job for every row of `rows` (`Row`s of `_cli_input`) without a result;
+    """Enqueue a job for every row of `rows` (`Row`s of `_cli._input_rows`) without a result;
     (the number of rows, the campaign's epoch). A feeder feeding again gives the
     `epoch` it knows: if the campaign's records are not those, nothing is fed.
 

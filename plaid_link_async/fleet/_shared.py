@@ -1,4 +1,4 @@
-"""`SharedRateLimit`: the rate limit of `_ratelimit`, kept in Redis for a whole fleet.
+"""`SharedRateLimit`: the rate limit of `_calls._rate_limit`, kept in Redis for a whole fleet.
 
 Each call reserves its start in Redis, in one script that runs on Redis's own clock
 (so workers whose clocks disagree still share one pace): the next free slot, a slot

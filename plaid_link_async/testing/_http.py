@@ -1,6 +1,6 @@
 """The fake's HTTP shell: serves a `SimulatedPlaid` on 127.0.0.1 as Plaid's API.
 
-Routing comes from the generated operation table (`_endpoints`). Before a request
+Routing comes from the generated operation table (`_schema._operations`). Before a request
 reaches the simulated Plaid, the shell records it, applies the rate limits and the
 queued faults, and checks the headers, the credentials and the body against the
 contract. The control routes under `/_fake/` go to `_control`.
